@@ -126,28 +126,19 @@ impl Expression {
 
     /// Looks up a VRM 0.x BlendShape preset name (`A`, `Blink_L`, `Joy`, ...), case ignored.
     pub fn from_vrm0_name(name: &str) -> Option<Self> {
-        const VRM0: [(&str, Expression); 17] = [
-            ("Neutral", Expression::Neutral),
-            ("A", Expression::Aa),
-            ("I", Expression::Ih),
-            ("U", Expression::Ou),
-            ("E", Expression::Ee),
-            ("O", Expression::Oh),
-            ("Blink", Expression::Blink),
-            ("Blink_L", Expression::BlinkLeft),
-            ("Blink_R", Expression::BlinkRight),
-            ("Joy", Expression::Happy),
-            ("Angry", Expression::Angry),
-            ("Sorrow", Expression::Sad),
-            ("Fun", Expression::Relaxed),
-            ("LookUp", Expression::LookUp),
-            ("LookDown", Expression::LookDown),
-            ("LookLeft", Expression::LookLeft),
-            ("LookRight", Expression::LookRight),
-        ];
-        VRM0.iter()
+        VRM0_PRESETS
+            .iter()
             .find(|(vrm0, _)| vrm0.eq_ignore_ascii_case(name))
             .map(|(_, e)| *e)
+    }
+
+    /// The VRM 0.x BlendShape preset name, for the presets VRM 0.x has (not `surprised`, not
+    /// ARKit names).
+    pub fn vrm0_name(self) -> Option<&'static str> {
+        VRM0_PRESETS
+            .iter()
+            .find(|(_, e)| *e == self)
+            .map(|(name, _)| *name)
     }
 
     /// Looks up a name as a VMC sender would send it: a VRM 0.x preset first (the VMC
@@ -156,6 +147,27 @@ impl Expression {
         Self::from_vrm0_name(name).or_else(|| Self::from_name(name))
     }
 }
+
+/// VRM 0.x BlendShape presets and the VRM 1.0 presets they became.
+const VRM0_PRESETS: [(&str, Expression); 17] = [
+    ("Neutral", Expression::Neutral),
+    ("A", Expression::Aa),
+    ("I", Expression::Ih),
+    ("U", Expression::Ou),
+    ("E", Expression::Ee),
+    ("O", Expression::Oh),
+    ("Blink", Expression::Blink),
+    ("Blink_L", Expression::BlinkLeft),
+    ("Blink_R", Expression::BlinkRight),
+    ("Joy", Expression::Happy),
+    ("Angry", Expression::Angry),
+    ("Sorrow", Expression::Sad),
+    ("Fun", Expression::Relaxed),
+    ("LookUp", Expression::LookUp),
+    ("LookDown", Expression::LookDown),
+    ("LookLeft", Expression::LookLeft),
+    ("LookRight", Expression::LookRight),
+];
 
 impl std::fmt::Display for Expression {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,0 +1,12 @@
+//! VMC (Virtual Motion Capture protocol, OSC over UDP), as sent by VSeeFace, XR Animator, the
+//! VMC app, Webcam Motion Capture and SlimeVR. Unity space, converted in [`unity`] only.
+
+mod decoder;
+mod encoder;
+mod message;
+mod osc_shape;
+pub mod unity;
+
+pub use decoder::{MAX_DATAGRAM_LEN, VmcDecoder, VmcSenderStatus, VmcStats};
+pub use encoder::{BONES_PER_BUNDLE, encode_vmc_frame};
+pub use message::{ArgumentError, DeviceKind, VmcMessage};
