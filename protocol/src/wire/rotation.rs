@@ -2,9 +2,9 @@
 //!
 //! "Smallest three" with an equal-angle grid: the largest-magnitude component `k` (2 bits) is
 //! made positive and dropped; each other component `c` is sent as `atan(c / q_k)`, which lies in
-//! −45°..45°, on a uniform 14-bit grid. Dividing by the largest component (a gnomonic projection
+//! −45°..45°, on a uniform 14-bit grid (levels 0..=16382). Dividing by the largest component (a gnomonic projection
 //! onto a cube face) and then taking the angle spreads the grid evenly over the sphere of
-//! rotations, so the worst-case error is √3·(π/4)/(2¹⁴−1) on the unit 3-sphere, i.e. at most
+//! rotations, so the worst-case error is √3·(π/4)/16382 on the unit 3-sphere, i.e. at most
 //! 2·that ≈ 1.66e-4 rad ≈ 0.0095° of rotation. The plain smallest-three layout needs 15 bits
 //! per component (47 bits) for the same bound.
 
@@ -12,7 +12,9 @@ use glam::{DQuat, Quat};
 
 pub(crate) const ROTATION_BITS: u32 = 2 + 3 * COMPONENT_BITS;
 const COMPONENT_BITS: u32 = 14;
-const LEVELS: f64 = ((1u32 << COMPONENT_BITS) - 1) as f64;
+/// The highest grid level. Even, so that level `LEVELS / 2` is exactly 0 and the identity
+/// rotation (and any rotation about one axis) survives exactly.
+const LEVELS: f64 = ((1u32 << COMPONENT_BITS) - 2) as f64;
 const QUARTER_PI: f64 = std::f64::consts::FRAC_PI_4;
 
 /// Packs a unit quaternion into [`ROTATION_BITS`] bits.
@@ -82,6 +84,11 @@ mod tests {
             let q = dequantize(bits & ((1 << ROTATION_BITS) - 1));
             prop_assert!(q.is_finite() && (q.length() - 1.0).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn identity_survives_exactly() {
+        assert_eq!(dequantize(quantize(Quat::IDENTITY)), Quat::IDENTITY);
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! Configuration: built-in defaults, overridden by a TOML file, overridden by command-line flags.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole server configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address every listener binds to.
+    pub bind: IpAddr,
+    /// UDP port of the QUIC endpoint (pose subscribers).
+    pub quic_port: u16,
+    /// TCP port of the HTTP API and pages.
+    pub http_port: u16,
+    /// Where state lives (the QUIC certificate). `None`: the platform's data directory.
+    pub data_dir: Option<PathBuf>,
+    /// VMC receivers, one per UDP port.
+    pub vmc: Vec<VmcSourceConfig>,
+    /// Run the built-in demo performer under this name.
+    pub demo_performer: Option<String>,
+}
+
+/// One VMC listening port and who performs on it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmcSourceConfig {
+    pub port: u16,
+    /// The performer every sender on this port drives, when `senders` is empty.
+    #[serde(default)]
+    pub performer: Option<String>,
+    /// Known senders and their performers. When non-empty, datagrams from other addresses are
+    /// ignored and counted.
+    #[serde(default)]
+    pub senders: Vec<VmcSenderConfig>,
+}
+
+/// A sender, matched by IP address (any port) or by `IP:port`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmcSenderConfig {
+    pub address: String,
+    pub performer: String,
+}
+
+/// VMC's standard Performer → Marionette port.
+pub const DEFAULT_VMC_PORT: u16 = 39539;
+pub const DEFAULT_QUIC_PORT: u16 = 4433;
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// The performer that the default VMC port drives.
+pub const DEFAULT_PERFORMER: &str = "main";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            quic_port: DEFAULT_QUIC_PORT,
+            http_port: DEFAULT_HTTP_PORT,
+            data_dir: None,
+            vmc: vec![VmcSourceConfig {
+                port: DEFAULT_VMC_PORT,
+                performer: Some(DEFAULT_PERFORMER.into()),
+                senders: Vec::new(),
+            }],
+            demo_performer: None,
+        }
+    }
+}
+
+/// How a VMC source matches a sender address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SenderMatch {
+    Ip(IpAddr),
+    Exact(SocketAddr),
+}
+
+impl SenderMatch {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            Ok(SenderMatch::Exact(addr))
+        } else {
+            let ip = text
+                .parse::<IpAddr>()
+                .with_context(|| format!("sender address {text:?} is neither IP nor IP:port"))?;
+            Ok(SenderMatch::Ip(ip))
+        }
+    }
+
+    pub fn matches(&self, addr: SocketAddr) -> bool {
+        match self {
+            SenderMatch::Ip(ip) => addr.ip() == *ip,
+            SenderMatch::Exact(exact) => addr == *exact,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; keys it omits keep their defaults.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("parsing config file {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Every performer, in the order their ids are assigned: VMC sources in order, then the demo.
+    pub fn performer_names(&self) -> anyhow::Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        let mut add = |name: &str, owner: String| -> anyhow::Result<()> {
+            if names.iter().any(|n| n == name) {
+                bail!(
+                    "performer {name:?} is fed by more than one source ({owner}); \
+                     merging several sources into one performer is not supported yet"
+                );
+            }
+            names.push(name.to_string());
+            Ok(())
+        };
+        for source in &self.vmc {
+            if source.senders.is_empty() {
+                let Some(name) = &source.performer else {
+                    bail!(
+                        "VMC port {} names neither a performer nor senders",
+                        source.port
+                    );
+                };
+                add(name, format!("VMC port {}", source.port))?;
+            } else {
+                let mut seen: Vec<&str> = Vec::new();
+                for sender in &source.senders {
+                    SenderMatch::parse(&sender.address)?;
+                    if !seen.contains(&sender.performer.as_str()) {
+                        seen.push(&sender.performer);
+                        add(&sender.performer, format!("VMC port {}", source.port))?;
+                    }
+                }
+            }
+        }
+        if let Some(demo) = &self.demo_performer {
+            add(demo, "the demo".into())?;
+        }
+        if names.len() > u16::MAX as usize {
+            bail!("too many performers");
+        }
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_file_overrides() {
+        let c = Config::default();
+        assert_eq!(
+            (c.quic_port, c.http_port, c.vmc[0].port),
+            (4433, 8080, 39539)
+        );
+        assert_eq!(c.performer_names().unwrap(), vec!["main"]);
+        let c: Config = toml::from_str(
+            r#"
+            http_port = 9000
+            [[vmc]]
+            port = 39540
+            senders = [{ address = "192.168.1.20", performer = "alice" },
+                       { address = "192.168.1.21:5000", performer = "bob" }]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.http_port, 9000);
+        assert_eq!(c.quic_port, 4433);
+        assert_eq!(c.performer_names().unwrap(), vec!["alice", "bob"]);
+    }
+
+    #[test]
+    fn a_performer_fed_twice_is_refused() {
+        let mut c = Config::default();
+        c.demo_performer = Some(DEFAULT_PERFORMER.into());
+        assert!(c.performer_names().is_err());
+        assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn sender_matching() {
+        let ip = SenderMatch::parse("10.0.0.1").unwrap();
+        assert!(ip.matches("10.0.0.1:1234".parse().unwrap()));
+        let exact = SenderMatch::parse("10.0.0.1:5").unwrap();
+        assert!(!exact.matches("10.0.0.1:6".parse().unwrap()));
+        assert!(SenderMatch::parse("nonsense").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! Drives the built-in [`DemoPerformer`] from the server's clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kagura_capture::demo::DemoPerformer;
+use kagura_protocol::PerformerId;
+use tokio::time::MissedTickBehavior;
+
+use crate::bus::PoseBus;
+use crate::clock::now_us;
+use crate::rate::RateMeter;
+use crate::status::{ServerStatus, SourceStatus, StreamStatus, lock};
+
+/// The demo's frame rate, Hz.
+pub const DEMO_RATE_HZ: u32 = 60;
+
+pub async fn run(
+    performer: PerformerId,
+    name: String,
+    bus: Arc<PoseBus>,
+    status: Arc<ServerStatus>,
+) {
+    let status = status.add_source(SourceStatus {
+        kind: "demo",
+        address: "built-in".into(),
+        unknown_senders: 0,
+        streams: vec![StreamStatus {
+            performer: name,
+            last_sender: None,
+            frames: RateMeter::default(),
+            vmc: None,
+        }],
+    });
+    let mut demo = DemoPerformer::new(performer);
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / DEMO_RATE_HZ);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let now = now_us();
+        bus.publish(&demo.frame_at(now), now);
+        lock(&status).streams[0].frames.record(now);
+    }
+}
