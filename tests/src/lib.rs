@@ -1,1 +1,144 @@
+//! Helpers for Kagura's end-to-end tests: a server on ephemeral loopback ports, a VMC sender that
+//! sends what apps send, a minimal HTTP client, and poses to send.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::Context;
+use glam::{EulerRot, Quat, Vec3};
+use kagura_capture::vmc::encode_vmc_frame;
+use kagura_client::Subscriber;
+use kagura_protocol::control::Subscription;
+use kagura_protocol::{Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform};
+use kagura_server::Server;
+use kagura_server::config::{Config, VmcSourceConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// A fresh data directory for one test server.
+pub fn temp_data_dir(tag: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kagura-test-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A configuration with every port ephemeral on 127.0.0.1 and one VMC port for "main".
+pub fn test_config(tag: &str) -> Config {
+    Config {
+        bind: LOCALHOST,
+        quic_port: 0,
+        http_port: 0,
+        data_dir: Some(temp_data_dir(tag)),
+        vmc: vec![VmcSourceConfig {
+            port: 0,
+            performer: Some("main".into()),
+            senders: vec![],
+        }],
+        demo_performer: None,
+    }
+}
+
+pub async fn start_server(config: Config) -> anyhow::Result<Server> {
+    Server::start(config).await
+}
+
+pub async fn subscribe(server: &Server, subscription: Subscription) -> anyhow::Result<Subscriber> {
+    let addr = SocketAddr::new(LOCALHOST, server.quic_addr.port());
+    Subscriber::connect(addr, server.fingerprint, subscription, "test").await
+}
+
+/// A full test pose: all 55 bones, root, hips, every VRM 0.x preset and all 52 ARKit shapes.
+/// `index` is recoverable from the root's z position (1 cm per index) and varies everything.
+pub fn test_pose(index: u32) -> PoseFrame {
+    let t = index as f32 * 0.037;
+    let mut f = PoseFrame::new(PerformerId(0));
+    f.root = Some(RootTransform {
+        position: Vec3::new(0.5, 0.0, index as f32 * 0.01),
+        rotation: Quat::from_rotation_y(0.25),
+    });
+    f.hips_position = Some(Vec3::new(0.05 * t.sin(), 0.93, 0.02));
+    for (i, bone) in HumanoidBone::ALL.into_iter().enumerate() {
+        let k = i as f32;
+        f.set_bone(
+            bone,
+            Quat::from_euler(
+                EulerRot::YXZ,
+                (t + k).sin() * 0.8,
+                (0.7 * t + k).cos() * 0.5,
+                0.3 * (t * k).sin(),
+            ),
+        );
+    }
+    for (i, expression) in Expression::ALL.into_iter().enumerate() {
+        // VMC carries VRM 0.x presets plus ARKit names; "surprised" has no VRM 0.x name but
+        // travels under its VRM 1.0 name.
+        f.set_expression(expression, 0.5 + 0.5 * (t + i as f32).sin());
+    }
+    f
+}
+
+/// The index [`test_pose`] encoded in a received frame.
+pub fn pose_index(frame: &PoseFrame) -> Option<u32> {
+    frame.root.map(|r| (r.position.z / 0.01).round() as u32)
+}
+
+/// Sends VMC from its own UDP socket, the way the VMC app packetizes a frame.
+pub struct VmcTestSender {
+    pub socket: UdpSocket,
+    pub target: SocketAddr,
+}
+
+impl VmcTestSender {
+    pub async fn new(from: IpAddr, target: SocketAddr) -> anyhow::Result<Self> {
+        let socket = UdpSocket::bind((from, 0))
+            .await
+            .context("binding the test sender")?;
+        Ok(VmcTestSender {
+            socket,
+            target: SocketAddr::new(LOCALHOST, target.port()),
+        })
+    }
+
+    /// Sends one frame as bone bundles, root bundle, blendshape bundle + Apply.
+    pub async fn send_frame(&self, frame: &PoseFrame, sender_time_s: f32) -> anyhow::Result<()> {
+        for datagram in encode_vmc_frame(frame, sender_time_s) {
+            self.send_raw(&datagram).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn send_raw(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.socket.send_to(bytes, self.target).await?;
+        Ok(())
+    }
+}
+
+/// `GET path` over HTTP/1.1; returns the status code and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let addr = SocketAddr::new(LOCALHOST, addr.port());
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("no HTTP header end")?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status code")?;
+    Ok((code, body.to_string()))
+}
+
+pub async fn status_json(server: &Server) -> anyhow::Result<serde_json::Value> {
+    let (code, body) = http_get(server.http_addr, "/api/status").await?;
+    anyhow::ensure!(code == 200, "status returned {code}");
+    Ok(serde_json::from_str(&body)?)
+}

@@ -120,9 +120,11 @@ impl VmcDecoder {
             self.stats.malformed_packets += 1;
             return;
         }
+        // rosc stops at the first bundle element it cannot read and returns the rest unread:
+        // a truncated datagram would half-apply. Only a datagram read to its end is used.
         let packet = match decode_udp(bytes) {
-            Ok((_, packet)) => packet,
-            Err(_) => {
+            Ok((rest, packet)) if rest.is_empty() => packet,
+            _ => {
                 self.stats.malformed_packets += 1;
                 return;
             }

@@ -157,6 +157,9 @@ fn bad_values_are_counted_and_dropped() {
     ]);
     decoder.handle_datagram(&packet, 0, &mut frames);
     decoder.handle_datagram(b"not osc at all", 1, &mut frames);
+    let mut truncated = packet.clone();
+    truncated.truncate(packet.len() - 10);
+    decoder.handle_datagram(&truncated, 1, &mut frames);
     decoder.handle_datagram(&vec![0u8; MAX_DATAGRAM_LEN + 1], 2, &mut frames);
     let s = decoder.stats();
     assert_eq!(
@@ -171,7 +174,7 @@ fn bad_values_are_counted_and_dropped() {
     );
     assert_eq!(
         (s.malformed_packets, s.oversized_packets, s.ignored_messages),
-        (1, 1, 1)
+        (2, 1, 1)
     );
     assert_eq!(frames.len(), 1);
     assert!(frames[0].bone(HumanoidBone::Head).is_none());

@@ -1,0 +1,278 @@
+//! VMC in over real UDP, QUIC out to real subscribers, status over real HTTP, all on loopback.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use kagura_capture::vmc::encode_vmc_frame;
+use kagura_protocol::control::Subscription;
+use kagura_protocol::{Expression, HumanoidBone, PoseFrame, rotation_error_degrees};
+use kagura_server::config::{VmcSenderConfig, VmcSourceConfig};
+use kagura_tests::*;
+use tokio::time::{MissedTickBehavior, interval, timeout};
+
+/// Sending rate of the test senders, Hz (VMC apps send at 60–120 Hz).
+const SEND_HZ: u64 = 120;
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn assert_matches_sent(got: &PoseFrame, sent: &PoseFrame) {
+    for bone in HumanoidBone::ALL {
+        let err = rotation_error_degrees(
+            sent.bone(bone).unwrap(),
+            got.bone(bone).expect("bone missing"),
+        );
+        assert!(err <= 0.01, "{bone}: {err}° off");
+    }
+    for expression in Expression::ALL {
+        let (s, g) = (
+            sent.expression(expression).unwrap(),
+            got.expression(expression).unwrap(),
+        );
+        assert!(
+            (s - g).abs() <= 0.5 / 255.0 + 1e-6,
+            "{expression}: sent {s}, got {g}"
+        );
+    }
+    let (s, g) = (sent.hips_position.unwrap(), got.hips_position.unwrap());
+    assert!((s - g).length() < 1e-3, "hips: sent {s}, got {g}");
+    let (s, g) = (sent.root.unwrap(), got.root.unwrap());
+    assert!((s.position - g.position).length() < 1e-3);
+    assert!(rotation_error_degrees(s.rotation, g.rotation) <= 0.01);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vmc_app_stream_reaches_quic_subscriber_within_a_hundredth_of_a_degree() {
+    let server = start_server(test_config("e2e")).await.unwrap();
+    let mut subscriber = subscribe(&server, Subscription::Named(vec!["main".into()]))
+        .await
+        .unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+
+    // Warm-up: the first frame of a new sender comes out per datagram (the decoder has not yet
+    // seen an Apply); wait until it arrives whole.
+    sender.send_frame(&test_pose(0), 0.0).await.unwrap();
+    timeout(DEADLINE, async {
+        while subscriber.next_frame().await.unwrap().bones().count() < HumanoidBone::COUNT {}
+    })
+    .await
+    .expect("warm-up frame");
+
+    let frames = 120u32;
+    let receiving = async {
+        let mut got: BTreeMap<u32, PoseFrame> = BTreeMap::new();
+        while !got.contains_key(&frames) {
+            let frame = subscriber.next_frame().await.unwrap();
+            assert_eq!(
+                frame.bones().count(),
+                HumanoidBone::COUNT,
+                "half-updated frame"
+            );
+            got.insert(pose_index(&frame).unwrap(), frame);
+        }
+        got
+    };
+    let sending = async {
+        let mut tick = interval(Duration::from_micros(1_000_000 / SEND_HZ));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        for i in 1..=frames {
+            tick.tick().await;
+            sender
+                .send_frame(&test_pose(i), i as f32 / SEND_HZ as f32)
+                .await
+                .unwrap();
+        }
+    };
+    let (got, ()) = timeout(DEADLINE, async { tokio::join!(receiving, sending) })
+        .await
+        .expect("all frames");
+    // Loopback UDP may in principle drop a datagram under load; nearly all must arrive.
+    assert!(
+        got.len() as u32 >= frames * 95 / 100,
+        "received {} of {frames}",
+        got.len()
+    );
+    for (index, frame) in &got {
+        assert_matches_sent(frame, &test_pose(*index));
+    }
+    let seqs: Vec<u32> = got.values().map(|f| f.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "frames arrive in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_packets_are_counted_and_the_good_stream_keeps_flowing() {
+    let guest_ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
+    let mut config = test_config("bad");
+    config.vmc.push(VmcSourceConfig {
+        port: 0,
+        performer: None,
+        senders: vec![VmcSenderConfig {
+            address: guest_ip.to_string(),
+            performer: "guest".into(),
+        }],
+    });
+    let server = start_server(config).await.unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+
+    let good = encode_vmc_frame(&test_pose(1), 0.0);
+    let mut truncated = good[0].clone();
+    truncated.truncate(truncated.len() / 2);
+    let mut nan_bone = rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: "/VMC/Ext/Bone/Pos".into(),
+        args: std::iter::once(rosc::OscType::String("Head".into()))
+            .chain([0.0, 0.0, 0.0, f32::NAN, 0.0, 0.0, 1.0].map(rosc::OscType::Float))
+            .collect(),
+    }))
+    .unwrap();
+    let oversized = vec![b'#'; 20_000];
+    let mut deeply_nested = Vec::new();
+    for _ in 0..200 {
+        deeply_nested.extend_from_slice(b"#bundle\0\0\0\0\0\0\0\0\x01");
+        deeply_nested.extend_from_slice(&1000u32.to_be_bytes());
+    }
+
+    // Good frames interleaved with garbage, truncation, NaN, oversize and deep nesting.
+    for i in 1..=4u32 {
+        let mut datagrams = encode_vmc_frame(&test_pose(i), 0.0);
+        let last = datagrams.pop().unwrap();
+        for d in &datagrams {
+            sender.send_raw(d).await.unwrap();
+        }
+        sender
+            .send_raw(b"\xff\xfe definitely not OSC")
+            .await
+            .unwrap();
+        sender.send_raw(&truncated).await.unwrap();
+        sender.send_raw(&nan_bone).await.unwrap();
+        sender.send_raw(&oversized).await.unwrap();
+        sender.send_raw(&deeply_nested).await.unwrap();
+        sender.send_raw(&last).await.unwrap();
+    }
+    nan_bone.clear();
+    // A sender that is not on the guest port's list is ignored; the listed one is served.
+    let stranger = VmcTestSender::new(LOCALHOST, server.vmc_addrs[1])
+        .await
+        .unwrap();
+    stranger.send_frame(&test_pose(50), 0.0).await.unwrap();
+    let guest = VmcTestSender::new(guest_ip, server.vmc_addrs[1])
+        .await
+        .unwrap();
+    guest.send_frame(&test_pose(60), 0.0).await.unwrap();
+
+    let main_id = server.bus.id_of("main").unwrap();
+    let guest_id = server.bus.id_of("guest").unwrap();
+    let (mut last_main, mut guest_frame) = (None, None);
+    timeout(DEADLINE, async {
+        while last_main.is_none() || guest_frame.is_none() {
+            let frame = subscriber.next_frame().await.unwrap();
+            if frame.performer == main_id && pose_index(&frame) == Some(4) {
+                last_main = Some(frame);
+            } else if frame.performer == guest_id && frame.bones().count() == HumanoidBone::COUNT {
+                guest_frame = Some(frame);
+            } else {
+                assert_ne!(
+                    pose_index(&frame),
+                    Some(50),
+                    "the stranger's frame was served"
+                );
+            }
+        }
+    })
+    .await
+    .expect("good frames keep flowing");
+    let last_main = last_main.unwrap();
+    // The NaN rotation for Head was dropped: Head holds the value of the good stream.
+    assert_matches_sent(&last_main, &test_pose(4));
+    assert_eq!(pose_index(guest_frame.as_ref().unwrap()), Some(60));
+
+    // Each datagram is fully processed before the next, so by now the counts are final.
+    let status = status_json(&server).await.unwrap();
+    let vmc = &status["sources"][0];
+    let counters = &vmc["streams"][0]["counters"];
+    assert_eq!(counters["malformed_packets"], 4 * 3, "{counters}");
+    assert_eq!(counters["oversized_packets"], 4);
+    assert_eq!(counters["invalid_values"], 4);
+    assert_eq!(vmc["errors"], 4 * 5);
+    let stranger_datagrams = encode_vmc_frame(&test_pose(50), 0.0).len();
+    assert_eq!(
+        status["sources"][1]["unknown_senders"], stranger_datagrams,
+        "{status}"
+    );
+    assert_eq!(status["sources"][1]["streams"][0]["performer"], "guest");
+    assert!(status["subscribers"].as_array().unwrap().len() == 1);
+    assert_eq!(status["performers"][0]["name"], "main");
+    let (code, body) = http_get(server.http_addr, "/healthz").await.unwrap();
+    assert_eq!((code, body.trim()), (200, "ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_or_vanished_subscriber_does_not_delay_another() {
+    let server = start_server(test_config("slow")).await.unwrap();
+    // One subscriber that never reads, one whose process "dies" (endpoint dropped, no close),
+    // and one that reads.
+    let _stalled = subscribe(&server, Subscription::All).await.unwrap();
+    let vanished = subscribe(&server, Subscription::All).await.unwrap();
+    drop(vanished);
+    let mut reader = subscribe(&server, Subscription::All).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+
+    sender.send_frame(&test_pose(0), 0.0).await.unwrap();
+    timeout(DEADLINE, async {
+        while reader.next_frame().await.unwrap().bones().count() < HumanoidBone::COUNT {}
+    })
+    .await
+    .expect("warm-up frame");
+
+    let frames = 240u32;
+    let receiving = async {
+        let mut indices = Vec::new();
+        loop {
+            let frame = reader.next_frame().await.unwrap();
+            let index = pose_index(&frame).unwrap();
+            indices.push(index);
+            if index == frames {
+                return indices;
+            }
+        }
+    };
+    let sending = async {
+        let mut tick = interval(Duration::from_micros(1_000_000 / SEND_HZ));
+        for i in 1..=frames {
+            tick.tick().await;
+            sender.send_frame(&test_pose(i), 0.0).await.unwrap();
+        }
+    };
+    let (indices, ()) = timeout(DEADLINE, async { tokio::join!(receiving, sending) })
+        .await
+        .expect("reader keeps up");
+    // Latest value wins: had the reader been held up behind the stalled peers it would have
+    // skipped frames; it gets (nearly) every one.
+    assert!(
+        indices.len() as u32 >= frames * 95 / 100,
+        "reader got {} of {frames}",
+        indices.len()
+    );
+    let status = status_json(&server).await.unwrap();
+    let sent: Vec<u64> = status["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["frames_sent"].as_u64().unwrap())
+        .collect();
+    assert!(
+        sent.iter()
+            .filter(|&&n| n >= frames as u64 * 95 / 100)
+            .count()
+            >= 2,
+        "{sent:?}"
+    );
+}
