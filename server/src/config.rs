@@ -179,8 +179,10 @@ mod tests {
 
     #[test]
     fn a_performer_fed_twice_is_refused() {
-        let mut c = Config::default();
-        c.demo_performer = Some(DEFAULT_PERFORMER.into());
+        let c = Config {
+            demo_performer: Some(DEFAULT_PERFORMER.into()),
+            ..Config::default()
+        };
         assert!(c.performer_names().is_err());
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
     }

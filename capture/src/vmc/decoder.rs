@@ -123,7 +123,7 @@ impl VmcDecoder {
         // rosc stops at the first bundle element it cannot read and returns the rest unread:
         // a truncated datagram would half-apply. Only a datagram read to its end is used.
         let packet = match decode_udp(bytes) {
-            Ok((rest, packet)) if rest.is_empty() => packet,
+            Ok(([], packet)) => packet,
             _ => {
                 self.stats.malformed_packets += 1;
                 return;

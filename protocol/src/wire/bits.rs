@@ -67,7 +67,7 @@ impl<'a> BitReader<'a> {
     pub(crate) fn only_padding_left(&self) -> bool {
         let whole_bytes = self.bit.div_ceil(8);
         whole_bytes == self.bytes.len()
-            && (self.bit % 8 == 0 || self.bytes[self.bit / 8] >> (self.bit % 8) == 0)
+            && (self.bit.is_multiple_of(8) || self.bytes[self.bit / 8] >> (self.bit % 8) == 0)
     }
 }
 
