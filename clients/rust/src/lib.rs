@@ -109,6 +109,11 @@ impl Subscriber {
         }
     }
 
+    /// Transport counters of the connection (bytes and datagrams on the wire).
+    pub fn connection_stats(&self) -> quinn::ConnectionStats {
+        self.connection.stats()
+    }
+
     /// Closes the connection and waits until the server has been told.
     pub async fn close(self) {
         self.connection.close(0u32.into(), b"bye");
