@@ -101,7 +101,7 @@ struct RunResult {
 
 /// Kagura: VMC in, QUIC out to `subscribers`.
 fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let data_dir = std::env::temp_dir().join(format!("kagura-bench-{}", std::process::id()));
     let config = Config {
         bind: LOCALHOST,

@@ -10,6 +10,9 @@
 //! So VRM 0.x `leftThumbProximal` is VRM 1.0 `leftThumbMetacarpal`. Each convention therefore has
 //! its own lookup function; never guess the convention from the name.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 macro_rules! humanoid_bones {
     ($( $variant:ident = $vrm1:literal, $vrm0:literal, $unity:literal; )*) => {
         /// One of the 55 VRM 1.0 humanoid bones. The discriminant is the bone's index in
@@ -114,18 +117,29 @@ impl HumanoidBone {
 
     /// Looks up a VRM 1.0 bone name (exact case).
     pub fn from_vrm1_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|b| b.vrm1_name() == name)
+        static BY_NAME: LazyLock<HashMap<&str, HumanoidBone>> =
+            LazyLock::new(|| names_to_bones(HumanoidBone::vrm1_name));
+        BY_NAME.get(name).copied()
     }
 
     /// Looks up a VRM 0.x bone name (exact case).
     pub fn from_vrm0_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|b| b.vrm0_name() == name)
+        static BY_NAME: LazyLock<HashMap<&str, HumanoidBone>> =
+            LazyLock::new(|| names_to_bones(HumanoidBone::vrm0_name));
+        BY_NAME.get(name).copied()
     }
 
-    /// Looks up a Unity `HumanBodyBones` name as VMC sends it (exact case).
+    /// Looks up a Unity `HumanBodyBones` name as VMC sends it (exact case). On the per-frame
+    /// path: a hash lookup, not a scan.
     pub fn from_unity_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|b| b.unity_name() == name)
+        static BY_NAME: LazyLock<HashMap<&str, HumanoidBone>> =
+            LazyLock::new(|| names_to_bones(HumanoidBone::unity_name));
+        BY_NAME.get(name).copied()
     }
+}
+
+fn names_to_bones(naming: fn(HumanoidBone) -> &'static str) -> HashMap<&'static str, HumanoidBone> {
+    HumanoidBone::ALL.into_iter().map(|b| (naming(b), b)).collect()
 }
 
 impl std::fmt::Display for HumanoidBone {

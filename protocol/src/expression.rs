@@ -4,6 +4,9 @@
 //! `happy`); ARKit blendshapes as ARKit names them (`jawOpen`, `eyeBlinkLeft`). VMC senders use
 //! VRM 0.x preset names (`A`, `Blink_L`, `Joy`), which [`Expression::from_vrm0_name`] maps.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 macro_rules! expressions {
     ($( $variant:ident = $name:literal, )*) => {
         /// One expression channel. The discriminant is its index in [`Expression::ALL`] and on
@@ -119,9 +122,10 @@ impl Expression {
     /// because perfect-sync avatars in the wild spell ARKit names both `eyeBlinkLeft` and
     /// `EyeBlinkLeft`.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.name().eq_ignore_ascii_case(name))
+        static BY_LOWERCASE: LazyLock<HashMap<String, Expression>> = LazyLock::new(|| {
+            Expression::ALL.into_iter().map(|e| (e.name().to_ascii_lowercase(), e)).collect()
+        });
+        lookup_ignoring_case(&BY_LOWERCASE, name)
     }
 
     /// Looks up a VRM 0.x BlendShape preset name (`A`, `Blink_L`, `Joy`, ...), case ignored.
@@ -142,10 +146,28 @@ impl Expression {
     }
 
     /// Looks up a name as a VMC sender would send it: a VRM 0.x preset first (the VMC
-    /// specification requires those), then a VRM 1.0 preset or ARKit name.
+    /// specification requires those), then a VRM 1.0 preset or ARKit name; case ignored. On the
+    /// per-frame path: one hash lookup, no allocation.
     pub fn from_vmc_name(name: &str) -> Option<Self> {
-        Self::from_vrm0_name(name).or_else(|| Self::from_name(name))
+        static BY_LOWERCASE: LazyLock<HashMap<String, Expression>> = LazyLock::new(|| {
+            let mut map: HashMap<String, Expression> =
+                VRM0_PRESETS.iter().map(|(n, e)| (n.to_ascii_lowercase(), *e)).collect();
+            for e in Expression::ALL {
+                map.entry(e.name().to_ascii_lowercase()).or_insert(e);
+            }
+            map
+        });
+        lookup_ignoring_case(&BY_LOWERCASE, name)
     }
+}
+
+/// Looks `name` up in a map keyed by lowercase names, lowercasing into a stack buffer.
+fn lookup_ignoring_case(map: &HashMap<String, Expression>, name: &str) -> Option<Expression> {
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    map.get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 /// VRM 0.x BlendShape presets and the VRM 1.0 presets they became.

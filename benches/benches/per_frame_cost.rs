@@ -1,0 +1,40 @@
+//! CPU cost of each per-frame stage, beside VMC's own encoding of the same pose:
+//! VMC datagrams → PoseFrame (the receiver), PoseFrame → wire bytes, wire bytes → PoseFrame.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kagura_benches::bench_pose;
+use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
+use kagura_protocol::{PerformerId, wire};
+use std::hint::black_box;
+
+fn per_frame_cost(c: &mut Criterion) {
+    let pose = bench_pose(PerformerId(0), 100);
+    let datagrams = encode_vmc_frame(&pose, 0.0);
+    let mut encoded = Vec::new();
+    wire::encode(&pose, &mut encoded);
+
+    c.bench_function("vmc_decode_full_frame (6 datagrams)", |b| {
+        let mut decoder = VmcDecoder::new(PerformerId(0));
+        let mut frames = Vec::with_capacity(4);
+        b.iter(|| {
+            for d in &datagrams {
+                decoder.handle_datagram(black_box(d), 0, &mut frames);
+            }
+            frames.clear();
+        })
+    });
+    c.bench_function("baseline: vmc_encode_full_frame (rosc)", |b| {
+        b.iter(|| black_box(encode_vmc_frame(black_box(&pose), 0.0)))
+    });
+    c.bench_function("wire_encode_full_frame", |b| {
+        let mut out = Vec::with_capacity(wire::MAX_FRAME_LEN);
+        b.iter(|| {
+            out.clear();
+            wire::encode(black_box(&pose), &mut out);
+        })
+    });
+    c.bench_function("wire_decode_full_frame", |b| b.iter(|| black_box(wire::decode(black_box(&encoded)))));
+}
+
+criterion_group!(benches, per_frame_cost);
+criterion_main!(benches);
