@@ -43,17 +43,26 @@ struct SendTimes {
 
 impl SendTimes {
     fn new(frames: u32) -> Arc<Self> {
-        Arc::new(SendTimes { frames, at: (0..PERFORMERS * frames as usize).map(|_| AtomicU64::new(0)).collect() })
+        Arc::new(SendTimes {
+            frames,
+            at: (0..PERFORMERS * frames as usize)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        })
     }
     fn slot(&self, performer: usize, index: u32) -> Option<&AtomicU64> {
-        (index < self.frames).then(|| &self.at[performer * self.frames as usize + index as usize]).filter(|_| performer < PERFORMERS)
+        (index < self.frames)
+            .then(|| &self.at[performer * self.frames as usize + index as usize])
+            .filter(|_| performer < PERFORMERS)
     }
     /// Latency of a received frame, if it is a measured one.
     fn latency_us(&self, performer: PerformerId, index: u32, now: u64) -> Option<u64> {
         if index < WARMUP_FRAMES {
             return None;
         }
-        let sent = self.slot(performer.0 as usize, index)?.load(Ordering::Acquire);
+        let sent = self
+            .slot(performer.0 as usize, index)?
+            .load(Ordering::Acquire);
         (sent != 0).then(|| now.saturating_sub(sent))
     }
 }
@@ -61,13 +70,26 @@ impl SendTimes {
 /// The datagrams a performer sends for each frame.
 fn vmc_datagrams(frames: u32) -> Vec<Vec<Vec<Vec<u8>>>> {
     (0..PERFORMERS)
-        .map(|p| (0..frames).map(|i| encode_vmc_frame(&bench_pose(PerformerId(p as u16), i), i as f32 / RATE_HZ as f32)).collect())
+        .map(|p| {
+            (0..frames)
+                .map(|i| {
+                    encode_vmc_frame(
+                        &bench_pose(PerformerId(p as u16), i),
+                        i as f32 / RATE_HZ as f32,
+                    )
+                })
+                .collect()
+        })
         .collect()
 }
 
 /// Sends every performer's frames at `RATE_HZ`, performers evenly staggered; `datagrams[p][i]`
 /// are sent to `targets[p]`, and the time just before the last one is recorded.
-async fn send_all(datagrams: Arc<Vec<Vec<Vec<Vec<u8>>>>>, targets: Vec<SocketAddr>, times: Arc<SendTimes>) {
+async fn send_all(
+    datagrams: Arc<Vec<Vec<Vec<Vec<u8>>>>>,
+    targets: Vec<SocketAddr>,
+    times: Arc<SendTimes>,
+) {
     let period = Duration::from_micros(1_000_000 / RATE_HZ);
     let start = tokio::time::Instant::now() + Duration::from_millis(50);
     let mut senders = Vec::new();
@@ -83,7 +105,10 @@ async fn send_all(datagrams: Arc<Vec<Vec<Vec<Vec<u8>>>>>, targets: Vec<SocketAdd
                 for d in rest {
                     socket.send_to(d, target).await.unwrap();
                 }
-                times.slot(p, i as u32).unwrap().store(bench_now_us(), Ordering::Release);
+                times
+                    .slot(p, i as u32)
+                    .unwrap()
+                    .store(bench_now_us(), Ordering::Release);
                 socket.send_to(last, target).await.unwrap();
             }
         }));
@@ -101,18 +126,32 @@ struct RunResult {
 
 /// Kagura: VMC in, QUIC out to `subscribers`.
 fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let data_dir = std::env::temp_dir().join(format!("kagura-bench-{}", std::process::id()));
     let config = Config {
         bind: LOCALHOST,
         quic_port: 0,
         http_port: 0,
         data_dir: Some(data_dir),
-        vmc: (0..PERFORMERS).map(|p| VmcSourceConfig { port: 0, performer: Some(format!("p{p}")), senders: vec![] }).collect(),
+        vmc: (0..PERFORMERS)
+            .map(|p| VmcSourceConfig {
+                port: 0,
+                performer: Some(format!("p{p}")),
+                senders: vec![],
+            })
+            .collect(),
         demo_performer: None,
     };
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
-    let (quic, fingerprint, targets) = (server.quic_addr, server.fingerprint, server.vmc_addrs.clone());
+    let (quic, fingerprint, targets) = (
+        server.quic_addr,
+        server.fingerprint,
+        server.vmc_addrs.clone(),
+    );
     let datagrams = Arc::new(vmc_datagrams(frames));
     let times = SendTimes::new(frames);
 
@@ -167,7 +206,11 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
 
 /// Baseline: a bare UDP forwarder relaying each encoded frame to `subscribers` plain sockets.
 fn run_forwarder(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
-    let relay_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let relay_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let times = SendTimes::new(frames);
     let datagrams: Vec<Vec<Vec<Vec<u8>>>> = (0..PERFORMERS)
         .map(|p| {
@@ -243,27 +286,65 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let seconds = if quick { 1 } else { 4 };
     let frames = WARMUP_FRAMES + RATE_HZ as u32 * seconds;
-    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
 
-    println!("e2e VMC → QUIC, loopback, {PERFORMERS} performers × {RATE_HZ} Hz, {seconds} s per run, full frames (55 bones + 70 expressions)");
+    println!(
+        "e2e VMC → QUIC, loopback, {PERFORMERS} performers × {RATE_HZ} Hz, {seconds} s per run, full frames (55 bones + 70 expressions)"
+    );
+    println!(
+        "latency = VMC Apply datagram sent → frame decoded by the subscriber; baseline = bare UDP forwarder, same run"
+    );
     for subscribers in [1usize, 16, 64] {
-        let expected = (PERFORMERS as u64) * (frames as u64) * subscribers as u64;
+        let measured = (PERFORMERS as u64) * ((frames - WARMUP_FRAMES) as u64) * subscribers as u64;
         let mut kagura = run_kagura(&clients, subscribers, frames);
         let mut relay = run_forwarder(&clients, subscribers, frames);
         let ratio = kagura.latencies.quantile_ms(0.5) / relay.latencies.quantile_ms(0.5);
-        println!("subscribers {subscribers:>2}  kagura   {}  delivered {:.1}%", kagura.latencies.summary(), 100.0 * kagura.received as f64 / expected as f64);
-        println!("subscribers {subscribers:>2}  forwarder {}  delivered {:.1}%", relay.latencies.summary(), 100.0 * relay.received as f64 / expected as f64);
-        println!("subscribers {subscribers:>2}  p50 ratio kagura/forwarder {ratio:.2}  (QUIC UDP bytes per frame incl. acks/headers {:.0})", kagura.udp_bytes_per_frame);
+        let delivered = |r: &RunResult| 100.0 * r.latencies.0.len() as f64 / measured as f64;
+        println!(
+            "{subscribers:>2} subscribers  kagura     {}  delivered {:.1}%",
+            kagura.latencies.summary(),
+            delivered(&kagura)
+        );
+        println!(
+            "{subscribers:>2} subscribers  forwarder  {}  delivered {:.1}%",
+            relay.latencies.summary(),
+            delivered(&relay)
+        );
+        println!(
+            "{subscribers:>2} subscribers  p50 kagura/forwarder {ratio:.2}x   QUIC UDP bytes per frame received (headers, acks) {:.0} B",
+            kagura.udp_bytes_per_frame
+        );
     }
 
     let pose = bench_pose(PerformerId(0), 100);
-    let mut frame = Vec::new();
-    wire::encode(&pose, &mut frame);
-    let vmc: usize = encode_vmc_frame(&pose, 0.0).iter().map(Vec::len).sum();
-    println!(
-        "bytes per frame: kagura wire {} B  vs  VMC {} B (same pose, OSC payloads)  ratio 1/{:.1}",
-        frame.len(),
-        vmc,
-        vmc as f64 / frame.len() as f64
-    );
+    let vmc = |p: &kagura_protocol::PoseFrame| {
+        encode_vmc_frame(p, 0.0).iter().map(Vec::len).sum::<usize>()
+    };
+    let wire_len = |p: &kagura_protocol::PoseFrame| {
+        let mut bytes = Vec::new();
+        wire::encode(p, &mut bytes);
+        bytes.len()
+    };
+    let mut arkit_only = pose.clone();
+    for e in kagura_protocol::Expression::ALL
+        .into_iter()
+        .filter(|e| !e.is_arkit())
+    {
+        arkit_only.clear_expression(e);
+    }
+    for (what, p) in [
+        ("55 bones + 52 ARKit", &arkit_only),
+        ("55 bones + 52 ARKit + 18 VRM presets", &pose),
+    ] {
+        println!(
+            "bytes per frame ({what}, root, hips): kagura {} B  vs  VMC {} B (OSC payloads, VMC app packetization)  = 1/{:.1}",
+            wire_len(p),
+            vmc(p),
+            vmc(p) as f64 / wire_len(p) as f64
+        );
+    }
 }

@@ -33,7 +33,9 @@ fn per_frame_cost(c: &mut Criterion) {
             wire::encode(black_box(&pose), &mut out);
         })
     });
-    c.bench_function("wire_decode_full_frame", |b| b.iter(|| black_box(wire::decode(black_box(&encoded)))));
+    c.bench_function("wire_decode_full_frame", |b| {
+        b.iter(|| black_box(wire::decode(black_box(&encoded))))
+    });
 }
 
 criterion_group!(benches, per_frame_cost);

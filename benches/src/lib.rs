@@ -25,7 +25,15 @@ pub fn bench_pose(performer: PerformerId, index: u32) -> PoseFrame {
     f.hips_position = Some(Vec3::new(0.02 * t.sin(), 0.93, 0.0));
     for (i, bone) in HumanoidBone::ALL.into_iter().enumerate() {
         let k = i as f32;
-        f.set_bone(bone, Quat::from_euler(EulerRot::YXZ, 0.5 * (t + k).sin(), 0.3 * (t * 1.3 + k).cos(), 0.2 * (t + 2.0 * k).sin()));
+        f.set_bone(
+            bone,
+            Quat::from_euler(
+                EulerRot::YXZ,
+                0.5 * (t + k).sin(),
+                0.3 * (t * 1.3 + k).cos(),
+                0.2 * (t + 2.0 * k).sin(),
+            ),
+        );
     }
     for (i, e) in Expression::ALL.into_iter().enumerate() {
         f.set_expression(e, 0.5 + 0.5 * (t * 2.0 + i as f32).sin());

@@ -139,7 +139,10 @@ impl HumanoidBone {
 }
 
 fn names_to_bones(naming: fn(HumanoidBone) -> &'static str) -> HashMap<&'static str, HumanoidBone> {
-    HumanoidBone::ALL.into_iter().map(|b| (naming(b), b)).collect()
+    HumanoidBone::ALL
+        .into_iter()
+        .map(|b| (naming(b), b))
+        .collect()
 }
 
 impl std::fmt::Display for HumanoidBone {

@@ -123,7 +123,10 @@ impl Expression {
     /// `EyeBlinkLeft`.
     pub fn from_name(name: &str) -> Option<Self> {
         static BY_LOWERCASE: LazyLock<HashMap<String, Expression>> = LazyLock::new(|| {
-            Expression::ALL.into_iter().map(|e| (e.name().to_ascii_lowercase(), e)).collect()
+            Expression::ALL
+                .into_iter()
+                .map(|e| (e.name().to_ascii_lowercase(), e))
+                .collect()
         });
         lookup_ignoring_case(&BY_LOWERCASE, name)
     }
@@ -150,8 +153,10 @@ impl Expression {
     /// per-frame path: one hash lookup, no allocation.
     pub fn from_vmc_name(name: &str) -> Option<Self> {
         static BY_LOWERCASE: LazyLock<HashMap<String, Expression>> = LazyLock::new(|| {
-            let mut map: HashMap<String, Expression> =
-                VRM0_PRESETS.iter().map(|(n, e)| (n.to_ascii_lowercase(), *e)).collect();
+            let mut map: HashMap<String, Expression> = VRM0_PRESETS
+                .iter()
+                .map(|(n, e)| (n.to_ascii_lowercase(), *e))
+                .collect();
             for e in Expression::ALL {
                 map.entry(e.name().to_ascii_lowercase()).or_insert(e);
             }

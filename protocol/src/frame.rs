@@ -94,6 +94,10 @@ impl PoseFrame {
         self.expressions[expression.index()] = Some(weight);
     }
 
+    pub fn clear_expression(&mut self, expression: Expression) {
+        self.expressions[expression.index()] = None;
+    }
+
     /// The expressions present, in wire order.
     pub fn expressions(&self) -> impl Iterator<Item = (Expression, f32)> + '_ {
         Expression::ALL

@@ -1,17 +1,19 @@
-//! [`PoseBus`]: each performer's newest frame, shared with every subscriber.
+//! [`PoseBus`]: each performer's newest frame, offered to every subscriber the moment it is
+//! published.
 //!
-//! Latest value wins: publishing replaces the performer's frame and wakes its subscribers; a
-//! subscriber that was busy sees only the newest frame when it next looks (gaps in `seq`), never
-//! a backlog. A slow or dead subscriber therefore costs nobody else anything. The frame is
-//! encoded once, when published; subscribers share the bytes.
+//! Latest value wins. Publishing encodes the frame once, keeps it as the performer's newest, and
+//! offers the shared bytes to each attached [`FrameSink`]. A sink must take the frame without
+//! blocking, and keep at most a small bounded backlog of its own (QUIC: quinn's datagram buffer,
+//! which drops the oldest). So a slow subscriber sees gaps in `seq`, never a growing queue, and a
+//! slow or dead subscriber never delays another or the source.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use kagura_protocol::{PerformerId, PoseFrame, wire};
-use tokio::sync::watch;
 
 use crate::rate::RateMeter;
+use crate::status::lock;
 
 /// A published frame: its identity and its wire encoding.
 #[derive(Clone, Debug)]
@@ -23,11 +25,19 @@ pub struct PublishedFrame {
     pub wire: Bytes,
 }
 
+/// A subscriber's end of the bus, for one performer.
+pub trait FrameSink: Send + Sync {
+    /// Takes the newest frame without blocking (dropping older ones if it must). Returns `false`
+    /// once the subscriber is gone, and the bus forgets the sink.
+    fn offer(&self, frame: &PublishedFrame) -> bool;
+}
+
 /// One performer's slot on the bus.
 pub struct PerformerSlot {
     pub id: PerformerId,
     pub name: String,
-    latest: watch::Sender<Option<PublishedFrame>>,
+    latest: Mutex<Option<PublishedFrame>>,
+    sinks: Mutex<Vec<Arc<dyn FrameSink>>>,
     rate: Mutex<RateMeter>,
 }
 
@@ -45,7 +55,8 @@ impl PoseBus {
             .map(|(i, name)| PerformerSlot {
                 id: PerformerId(i as u16),
                 name: name.clone(),
-                latest: watch::channel(None).0,
+                latest: Mutex::new(None),
+                sinks: Mutex::new(Vec::new()),
                 rate: Mutex::new(RateMeter::default()),
             })
             .collect();
@@ -63,62 +74,99 @@ impl PoseBus {
             .map(|p| p.id)
     }
 
-    /// Encodes `frame` and makes it its performer's newest. Frames of unknown performers are
-    /// dropped (a source is only ever built for a known performer).
+    /// Encodes `frame`, makes it its performer's newest and offers it to every sink. Frames of
+    /// unknown performers are dropped (a source is only ever built for a known performer).
     pub fn publish(&self, frame: &PoseFrame, now_us: u64) {
         let Some(slot) = self.performers.get(frame.performer.0 as usize) else {
             return;
         };
         let mut encoded = Vec::with_capacity(wire::MAX_FRAME_LEN);
         wire::encode(frame, &mut encoded);
-        slot.rate
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(now_us);
-        slot.latest.send_replace(Some(PublishedFrame {
+        let published = PublishedFrame {
             seq: frame.seq,
             capture_us: frame.capture_us,
             published_us: now_us,
             wire: Bytes::from(encoded),
-        }));
+        };
+        lock(&slot.sinks).retain(|sink| sink.offer(&published));
+        lock(&slot.rate).record(now_us);
+        *lock(&slot.latest) = Some(published);
     }
 
-    /// A receiver that wakes on each newer frame of `performer`.
-    pub fn watch(&self, performer: PerformerId) -> Option<watch::Receiver<Option<PublishedFrame>>> {
-        self.performers
-            .get(performer.0 as usize)
-            .map(|p| p.latest.subscribe())
+    /// Attaches a sink to `performer` and offers it the newest frame at once (a pose is state:
+    /// a new subscriber should not wait for the next change).
+    pub fn attach(&self, performer: PerformerId, sink: Arc<dyn FrameSink>) {
+        let Some(slot) = self.performers.get(performer.0 as usize) else {
+            return;
+        };
+        let mut sinks = lock(&slot.sinks);
+        if let Some(latest) = &*lock(&slot.latest)
+            && !sink.offer(latest)
+        {
+            return;
+        }
+        sinks.push(sink);
     }
 }
 
 impl PerformerSlot {
     pub fn latest(&self) -> Option<PublishedFrame> {
-        self.latest.borrow().clone()
+        lock(&self.latest).clone()
     }
 
     pub fn rate_hz(&self, now_us: u64) -> f64 {
-        self.rate
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .rate_hz(now_us)
+        lock(&self.rate).rate_hz(now_us)
+    }
+
+    /// Number of attached sinks.
+    pub fn subscribers(&self) -> usize {
+        lock(&self.sinks).len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-    #[tokio::test]
-    async fn a_late_reader_sees_only_the_newest_frame() {
-        let bus = PoseBus::new(&["a".into()]);
-        let mut rx = bus.watch(PerformerId(0)).unwrap();
-        for seq in 0..10 {
-            let mut f = PoseFrame::new(PerformerId(0));
-            f.seq = seq;
-            bus.publish(&f, seq as u64);
+    /// A sink that remembers the last seq offered and can be closed.
+    #[derive(Default)]
+    struct LastSeq {
+        seq: AtomicU32,
+        offers: AtomicU32,
+        closed: AtomicBool,
+    }
+
+    impl FrameSink for LastSeq {
+        fn offer(&self, frame: &PublishedFrame) -> bool {
+            self.seq.store(frame.seq, Ordering::Relaxed);
+            self.offers.fetch_add(1, Ordering::Relaxed);
+            !self.closed.load(Ordering::Relaxed)
         }
-        rx.changed().await.unwrap();
-        assert_eq!(rx.borrow_and_update().as_ref().unwrap().seq, 9);
-        assert!(!rx.has_changed().unwrap());
+    }
+
+    fn publish_seq(bus: &PoseBus, seq: u32) {
+        let mut f = PoseFrame::new(PerformerId(0));
+        f.seq = seq;
+        bus.publish(&f, seq as u64);
+    }
+
+    #[test]
+    fn a_new_sink_gets_the_newest_frame_and_closed_sinks_are_forgotten() {
+        let bus = PoseBus::new(&["a".into()]);
+        for seq in 0..10 {
+            publish_seq(&bus, seq);
+        }
+        let sink = Arc::new(LastSeq::default());
+        bus.attach(PerformerId(0), sink.clone());
+        assert_eq!(sink.seq.load(Ordering::Relaxed), 9);
+        publish_seq(&bus, 10);
+        assert_eq!(sink.seq.load(Ordering::Relaxed), 10);
+        sink.closed.store(true, Ordering::Relaxed);
+        publish_seq(&bus, 11);
+        assert_eq!(bus.performers()[0].subscribers(), 0);
+        publish_seq(&bus, 12);
+        assert_eq!(sink.offers.load(Ordering::Relaxed), 3);
+        assert_eq!(bus.performers()[0].latest().unwrap().seq, 12);
     }
 }

@@ -1,27 +1,24 @@
 //! The QUIC transport: subscribers connect, say hello and subscribe on one stream, and receive
 //! each subscribed performer's frames as datagrams.
 //!
-//! Per subscriber and performer, one task waits for the bus to change and sends the newest
-//! frame. `send_datagram` never blocks: if a peer cannot keep up, quinn drops the oldest
-//! datagram in that connection's small send buffer. So a slow or dead subscriber delays no one,
-//! and its own backlog is bounded by [`DATAGRAM_SEND_BUFFER`].
+//! Each subscribed performer gets a [`QuicSink`] on the bus, which hands every published frame
+//! straight to `send_datagram`. That never blocks: if a peer cannot keep up, quinn drops the
+//! oldest datagram in that connection's small send buffer. So a slow or dead subscriber delays
+//! no one, and its own backlog is bounded by [`DATAGRAM_SEND_BUFFER`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::bus::{FrameSink, PoseBus, PublishedFrame};
+use crate::clock::now_us;
+use crate::identity::Identity;
+use crate::status::{ServerStatus, SubscriberStatus};
 use anyhow::{Context, bail};
 use kagura_client::{ALPN, read_control, write_control};
 use kagura_protocol::control::{
     CONTROL_VERSION, ClientMessage, PerformerInfo, ServerInfo, ServerMessage, Subscription,
 };
 use kagura_protocol::{PerformerId, wire};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-
-use crate::bus::{PoseBus, PublishedFrame};
-use crate::clock::now_us;
-use crate::identity::Identity;
-use crate::status::{ServerStatus, SubscriberStatus};
 
 /// Bytes of datagrams quinn holds per connection before dropping the oldest: a few frames.
 pub const DATAGRAM_SEND_BUFFER: usize = 8 * wire::MAX_FRAME_LEN;
@@ -76,14 +73,14 @@ async fn serve_subscriber(
         .collect();
     let subscriber =
         status.add_subscriber("quic", connection.remote_address(), client, names, now_us());
-    let mut forwarders = JoinSet::new();
     for id in performers {
-        if let Some(latest) = bus.watch(id) {
-            forwarders.spawn(forward(connection.clone(), latest, subscriber.clone()));
-        }
+        let sink = QuicSink {
+            connection: connection.clone(),
+            subscriber: subscriber.clone(),
+        };
+        bus.attach(id, Arc::new(sink));
     }
     connection.closed().await;
-    forwarders.abort_all();
     status.remove_subscriber(subscriber.id);
     drop(control.0.finish());
     Ok(())
@@ -162,29 +159,26 @@ async fn subscribe(
     Ok((client, performers, (send, recv)))
 }
 
-/// Sends the performer's newest frame now and after every change, until the connection ends.
-async fn forward(
+/// A subscriber's connection as a bus sink for one performer.
+struct QuicSink {
     connection: quinn::Connection,
-    mut latest: watch::Receiver<Option<PublishedFrame>>,
     subscriber: Arc<SubscriberStatus>,
-) {
-    use std::sync::atomic::Ordering::Relaxed;
-    loop {
-        let wire = latest.borrow_and_update().as_ref().map(|f| f.wire.clone());
-        if let Some(wire) = wire {
-            match connection.send_datagram(wire) {
-                Ok(()) => {
-                    subscriber.frames_sent.fetch_add(1, Relaxed);
-                }
-                Err(quinn::SendDatagramError::ConnectionLost(_)) => return,
-                Err(e) => {
-                    subscriber.send_errors.fetch_add(1, Relaxed);
-                    tracing::debug!("datagram to {}: {e}", connection.remote_address());
-                }
+}
+
+impl FrameSink for QuicSink {
+    fn offer(&self, frame: &PublishedFrame) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.connection.send_datagram(frame.wire.clone()) {
+            Ok(()) => {
+                self.subscriber.frames_sent.fetch_add(1, Relaxed);
+                true
             }
-        }
-        if latest.changed().await.is_err() {
-            return;
+            Err(quinn::SendDatagramError::ConnectionLost(_)) => false,
+            Err(e) => {
+                self.subscriber.send_errors.fetch_add(1, Relaxed);
+                tracing::debug!("datagram to {}: {e}", self.connection.remote_address());
+                true
+            }
         }
     }
 }
