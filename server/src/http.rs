@@ -1,8 +1,9 @@
-//! The HTTP API: health and status. (Pages and WebRTC signalling come later.)
+//! The HTTP API and pages: `/` (a live status page), `/healthz`, `/api/status`.
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -18,6 +19,10 @@ struct AppState {
 
 pub fn router(bus: Arc<PoseBus>, status: Arc<ServerStatus>) -> Router {
     Router::new()
+        .route(
+            "/",
+            get(|| async { Html(include_str!("../assets/index.html")) }),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/status", get(api_status))
         .with_state(AppState { bus, status })

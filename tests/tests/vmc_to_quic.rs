@@ -210,6 +210,12 @@ async fn bad_packets_are_counted_and_the_good_stream_keeps_flowing() {
     assert_eq!(status["performers"][0]["name"], "main");
     let (code, body) = http_get(server.http_addr, "/healthz").await.unwrap();
     assert_eq!((code, body.trim()), (200, "ok"));
+    let (code, body) = http_get(server.http_addr, "/").await.unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("/api/status"),
+        "the status page reads /api/status"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
