@@ -5,9 +5,12 @@
 //! every performer. Latency is measured from just before the frame's last VMC datagram (the one
 //! carrying Blend/Apply, which completes the frame) is sent, to the subscriber decoding the frame.
 //!
-//! Baseline, same run, same machine: a bare UDP forwarder that receives one datagram per frame
-//! (the Kagura-encoded frame, so the same bytes) and sends it to every subscriber with plain
-//! `send_to` — no parsing, no state, no crypto. Kagura's added cost is the difference.
+//! Baselines, same run, same machine: a bare UDP forwarder that relays every datagram to every
+//! subscriber with plain `send_to` — no parsing, no state, no crypto — fed either
+//! (frame) one datagram per frame holding the Kagura-encoded frame, so the same bytes Kagura
+//! sends: the floor for any fan-out on this machine; or
+//! (VMC) the tracking app's VMC datagrams as sent, each subscriber parsing VMC itself: what a
+//! VMC relay in front of VMC receivers does today.
 //!
 //! Also printed: bytes per frame on the wire beside VMC's bytes for the same pose.
 //!
@@ -19,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kagura_benches::{Latencies, bench_now_us, bench_pose, pose_index};
-use kagura_capture::vmc::encode_vmc_frame;
+use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
 use kagura_client::Subscriber;
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{PerformerId, wire};
@@ -204,62 +207,96 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
     result
 }
 
-/// Baseline: a bare UDP forwarder relaying each encoded frame to `subscribers` plain sockets.
-fn run_forwarder(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
+/// What the bare forwarder relays.
+#[derive(Clone, Copy, PartialEq)]
+enum Relayed {
+    /// One datagram per frame: the Kagura-encoded frame (the same bytes Kagura fans out).
+    KaguraFrame,
+    /// The VMC datagrams as the tracking app sent them; each subscriber parses VMC itself, as a
+    /// VMC receiver (VSeeFace, Warudo, …) behind a VMC relay would.
+    Vmc,
+}
+
+/// Baseline: a bare UDP forwarder, one socket per performer, relaying every datagram it receives
+/// to every subscriber with `send_to`; no state, no crypto.
+fn run_forwarder(
+    clients: &Runtime,
+    subscribers: usize,
+    frames: u32,
+    relayed: Relayed,
+) -> RunResult {
     let relay_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     let times = SendTimes::new(frames);
-    let datagrams: Vec<Vec<Vec<Vec<u8>>>> = (0..PERFORMERS)
-        .map(|p| {
-            (0..frames)
-                .map(|i| {
-                    let mut bytes = Vec::new();
-                    wire::encode(&bench_pose(PerformerId(p as u16), i), &mut bytes);
-                    vec![bytes]
-                })
-                .collect()
-        })
-        .collect();
+    let datagrams: Vec<Vec<Vec<Vec<u8>>>> = match relayed {
+        Relayed::Vmc => vmc_datagrams(frames),
+        Relayed::KaguraFrame => (0..PERFORMERS)
+            .map(|p| {
+                (0..frames)
+                    .map(|i| {
+                        let mut bytes = Vec::new();
+                        wire::encode(&bench_pose(PerformerId(p as u16), i), &mut bytes);
+                        vec![bytes]
+                    })
+                    .collect()
+            })
+            .collect(),
+    };
 
-    let relay = relay_rt.block_on(UdpSocket::bind((LOCALHOST, 0))).unwrap();
-    let relay_addr = relay.local_addr().unwrap();
+    let relays: Vec<UdpSocket> = (0..PERFORMERS)
+        .map(|_| relay_rt.block_on(UdpSocket::bind((LOCALHOST, 0))).unwrap())
+        .collect();
+    let relay_addrs: Vec<SocketAddr> = relays.iter().map(|r| r.local_addr().unwrap()).collect();
     let result = clients.block_on(async {
         let mut sockets = Vec::new();
         for _ in 0..subscribers {
             sockets.push(UdpSocket::bind((LOCALHOST, 0)).await.unwrap());
         }
-        let targets: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
-        relay_rt.spawn(async move {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                let Ok((len, _)) = relay.recv_from(&mut buf).await else { continue };
-                for t in &targets {
-                    let _ = relay.send_to(&buf[..len], t).await;
+        let targets: Arc<Vec<SocketAddr>> = Arc::new(sockets.iter().map(|s| s.local_addr().unwrap()).collect());
+        for relay in relays {
+            let targets = targets.clone();
+            relay_rt.spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let Ok((len, _)) = relay.recv_from(&mut buf).await else { continue };
+                    for t in targets.iter() {
+                        let _ = relay.send_to(&buf[..len], t).await;
+                    }
                 }
-            }
-        });
+            });
+        }
         let receivers: Vec<_> = sockets
             .into_iter()
             .map(|socket| {
-                let times = times.clone();
+                let (times, relay_addrs) = (times.clone(), relay_addrs.clone());
                 tokio::spawn(async move {
                     let mut lat = Latencies::default();
                     let mut received = 0u64;
                     let mut buf = vec![0u8; 65536];
+                    let mut decoders: Vec<VmcDecoder> = (0..PERFORMERS).map(|p| VmcDecoder::new(PerformerId(p as u16))).collect();
+                    let mut frames_out = Vec::new();
                     let deadline = tokio::time::sleep(Duration::from_millis(1_000 * frames as u64 / RATE_HZ + 500));
                     tokio::pin!(deadline);
                     loop {
                         tokio::select! {
                             r = socket.recv_from(&mut buf) => {
                                 let now = bench_now_us();
-                                let Ok((len, _)) = r else { continue };
-                                let Ok(frame) = wire::decode(&buf[..len]) else { continue };
-                                received += 1;
-                                if let Some(l) = pose_index(&frame).and_then(|i| times.latency_us(frame.performer, i, now)) {
-                                    lat.0.push(l);
+                                let Ok((len, from)) = r else { continue };
+                                match relayed {
+                                    Relayed::KaguraFrame => frames_out.extend(wire::decode(&buf[..len])),
+                                    Relayed::Vmc => {
+                                        let Some(p) = relay_addrs.iter().position(|a| *a == from) else { continue };
+                                        decoders[p].handle_datagram(&buf[..len], now, &mut frames_out);
+                                    }
+                                }
+                                for frame in frames_out.drain(..) {
+                                    received += 1;
+                                    if let Some(l) = pose_index(&frame).and_then(|i| times.latency_us(frame.performer, i, now)) {
+                                        lat.0.push(l);
+                                    }
                                 }
                             }
                             _ = &mut deadline => break,
@@ -269,7 +306,7 @@ fn run_forwarder(clients: &Runtime, subscribers: usize, frames: u32) -> RunResul
                 })
             })
             .collect();
-        send_all(Arc::new(datagrams), vec![relay_addr; PERFORMERS], times.clone()).await;
+        send_all(Arc::new(datagrams), relay_addrs.clone(), times.clone()).await;
         let mut all = RunResult { latencies: Latencies::default(), received: 0, udp_bytes_per_frame: 0.0 };
         for r in receivers {
             let (lat, received) = r.await.unwrap();
@@ -301,21 +338,25 @@ fn main() {
     for subscribers in [1usize, 16, 64] {
         let measured = (PERFORMERS as u64) * ((frames - WARMUP_FRAMES) as u64) * subscribers as u64;
         let mut kagura = run_kagura(&clients, subscribers, frames);
-        let mut relay = run_forwarder(&clients, subscribers, frames);
-        let ratio = kagura.latencies.quantile_ms(0.5) / relay.latencies.quantile_ms(0.5);
+        let mut relay = run_forwarder(&clients, subscribers, frames, Relayed::KaguraFrame);
+        let mut vmc_relay = run_forwarder(&clients, subscribers, frames, Relayed::Vmc);
+        let p50 = kagura.latencies.quantile_ms(0.5);
         let delivered = |r: &RunResult| 100.0 * r.latencies.0.len() as f64 / measured as f64;
+        for (name, run) in [
+            ("kagura", &mut kagura),
+            ("forwarder (frame)", &mut relay),
+            ("forwarder (VMC)", &mut vmc_relay),
+        ] {
+            println!(
+                "{subscribers:>2} subscribers  {name:<18} {}  delivered {:.1}%",
+                run.latencies.summary(),
+                delivered(run)
+            );
+        }
         println!(
-            "{subscribers:>2} subscribers  kagura     {}  delivered {:.1}%",
-            kagura.latencies.summary(),
-            delivered(&kagura)
-        );
-        println!(
-            "{subscribers:>2} subscribers  forwarder  {}  delivered {:.1}%",
-            relay.latencies.summary(),
-            delivered(&relay)
-        );
-        println!(
-            "{subscribers:>2} subscribers  p50 kagura/forwarder {ratio:.2}x   QUIC UDP bytes per frame received (headers, acks) {:.0} B",
+            "{subscribers:>2} subscribers  p50 kagura/forwarder(frame) {:.2}x  kagura/forwarder(VMC) {:.2}x  QUIC UDP bytes per frame received (incl. headers, acks) {:.0} B",
+            p50 / relay.latencies.quantile_ms(0.5),
+            p50 / vmc_relay.latencies.quantile_ms(0.5),
             kagura.udp_bytes_per_frame
         );
     }

@@ -35,8 +35,15 @@ pub fn server_config(identity: &Identity) -> anyhow::Result<quinn::ServerConfig>
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    // Ask subscribers to acknowledge every 16th packet (or within 25 ms) instead of every other
+    // one: frames are unreliable datagrams, so ACKs only feed congestion control, and with many
+    // subscribers the ACK flood would cost the server more than the frames do.
+    let mut acks = quinn::AckFrequencyConfig::default();
+    acks.ack_eliciting_threshold(quinn::VarInt::from_u32(16))
+        .max_ack_delay(Some(Duration::from_millis(25)));
     let mut transport = quinn::TransportConfig::default();
     transport
+        .ack_frequency_config(Some(acks))
         .datagram_send_buffer_size(DATAGRAM_SEND_BUFFER)
         .max_idle_timeout(Some(Duration::from_secs(10).try_into()?));
     config.transport_config(Arc::new(transport));
