@@ -115,6 +115,79 @@ impl HumanoidBone {
         Self::ALL.get(index).copied()
     }
 
+    /// The bone's parent in the VRM 1.0 humanoid hierarchy (`None` for hips). Where an optional
+    /// bone in between is missing from an avatar, the nearest present ancestor stands in.
+    pub const fn parent(self) -> Option<Self> {
+        use HumanoidBone::*;
+        Some(match self {
+            Hips => return None,
+            Spine | LeftUpperLeg | RightUpperLeg => Hips,
+            Chest => Spine,
+            UpperChest => Chest,
+            Neck | LeftShoulder | RightShoulder => UpperChest,
+            Head => Neck,
+            LeftEye | RightEye | Jaw => Head,
+            LeftLowerLeg => LeftUpperLeg,
+            LeftFoot => LeftLowerLeg,
+            LeftToes => LeftFoot,
+            RightLowerLeg => RightUpperLeg,
+            RightFoot => RightLowerLeg,
+            RightToes => RightFoot,
+            LeftUpperArm => LeftShoulder,
+            LeftLowerArm => LeftUpperArm,
+            LeftHand => LeftLowerArm,
+            RightUpperArm => RightShoulder,
+            RightLowerArm => RightUpperArm,
+            RightHand => RightLowerArm,
+            LeftThumbMetacarpal | LeftIndexProximal | LeftMiddleProximal | LeftRingProximal
+            | LeftLittleProximal => LeftHand,
+            RightThumbMetacarpal | RightIndexProximal | RightMiddleProximal | RightRingProximal
+            | RightLittleProximal => RightHand,
+            LeftThumbProximal => LeftThumbMetacarpal,
+            LeftThumbDistal => LeftThumbProximal,
+            LeftIndexIntermediate => LeftIndexProximal,
+            LeftIndexDistal => LeftIndexIntermediate,
+            LeftMiddleIntermediate => LeftMiddleProximal,
+            LeftMiddleDistal => LeftMiddleIntermediate,
+            LeftRingIntermediate => LeftRingProximal,
+            LeftRingDistal => LeftRingIntermediate,
+            LeftLittleIntermediate => LeftLittleProximal,
+            LeftLittleDistal => LeftLittleIntermediate,
+            RightThumbProximal => RightThumbMetacarpal,
+            RightThumbDistal => RightThumbProximal,
+            RightIndexIntermediate => RightIndexProximal,
+            RightIndexDistal => RightIndexIntermediate,
+            RightMiddleIntermediate => RightMiddleProximal,
+            RightMiddleDistal => RightMiddleIntermediate,
+            RightRingIntermediate => RightRingProximal,
+            RightRingDistal => RightRingIntermediate,
+            RightLittleIntermediate => RightLittleProximal,
+            RightLittleDistal => RightLittleIntermediate,
+        })
+    }
+
+    /// Whether VRM 1.0 requires an avatar to have this bone.
+    pub const fn is_required(self) -> bool {
+        use HumanoidBone::*;
+        matches!(
+            self,
+            Hips | Spine
+                | Head
+                | LeftUpperLeg
+                | LeftLowerLeg
+                | LeftFoot
+                | RightUpperLeg
+                | RightLowerLeg
+                | RightFoot
+                | LeftUpperArm
+                | LeftLowerArm
+                | LeftHand
+                | RightUpperArm
+                | RightLowerArm
+                | RightHand
+        )
+    }
+
     /// Looks up a VRM 1.0 bone name (exact case).
     pub fn from_vrm1_name(name: &str) -> Option<Self> {
         static BY_NAME: LazyLock<HashMap<&str, HumanoidBone>> =
@@ -171,6 +244,25 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), HumanoidBone::COUNT);
         }
+    }
+
+    #[test]
+    fn every_bone_but_hips_descends_from_hips_and_parents_come_first() {
+        for bone in HumanoidBone::ALL {
+            let mut at = bone;
+            while let Some(parent) = at.parent() {
+                assert!(
+                    parent.index() < at.index(),
+                    "{at} listed before its parent {parent}"
+                );
+                at = parent;
+            }
+            assert_eq!(at, HumanoidBone::Hips);
+        }
+        assert_eq!(
+            HumanoidBone::ALL.iter().filter(|b| b.is_required()).count(),
+            15
+        );
     }
 
     #[test]
