@@ -65,7 +65,7 @@ impl GlbBuilder {
     }
 
     fn view(&mut self, bytes: &[u8], target: Option<u32>) -> usize {
-        while self.bin.len() % 4 != 0 {
+        while !self.bin.len().is_multiple_of(4) {
             self.bin.push(0);
         }
         let mut view =
@@ -81,14 +81,14 @@ impl GlbBuilder {
     /// Completes `document` (which holds everything but buffers, bufferViews and accessors)
     /// and writes the GLB container.
     pub fn finish(mut self, mut document: Value) -> Vec<u8> {
-        while self.bin.len() % 4 != 0 {
+        while !self.bin.len().is_multiple_of(4) {
             self.bin.push(0);
         }
         document["buffers"] = json!([{ "byteLength": self.bin.len() }]);
         document["bufferViews"] = Value::Array(self.buffer_views);
         document["accessors"] = Value::Array(self.accessors);
         let mut json = serde_json::to_vec(&document).expect("JSON values always serialize");
-        while json.len() % 4 != 0 {
+        while !json.len().is_multiple_of(4) {
             json.push(b' ');
         }
         let total = 12 + 8 + json.len() + 8 + self.bin.len();
