@@ -148,6 +148,8 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
             })
             .collect(),
         demo_performer: None,
+        avatar: None,
+        avatars: Default::default(),
     };
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
     let (quic, fingerprint, targets) = (

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use kagura_protocol::{PerformerId, PoseFrame, wire};
+use tokio::sync::watch;
 
 use crate::rate::RateMeter;
 use crate::status::lock;
@@ -30,6 +31,32 @@ pub trait FrameSink: Send + Sync {
     /// Takes the newest frame without blocking (dropping older ones if it must). Returns `false`
     /// once the subscriber is gone, and the bus forgets the sink.
     fn offer(&self, frame: &PublishedFrame) -> bool;
+}
+
+/// A sink for transports whose send is async (WebRTC data channels, WebSockets): a one-frame
+/// slot that the transport's task drains. Offering replaces the slot's frame, so a peer that is
+/// busy sending gets the newest frame next, never a backlog.
+pub struct LatestFrameSink {
+    slot: watch::Sender<Option<Bytes>>,
+}
+
+impl LatestFrameSink {
+    /// The sink, and the receiver the transport's task waits on. Dropping the receiver detaches
+    /// the sink from the bus at the next frame.
+    pub fn new() -> (Arc<Self>, watch::Receiver<Option<Bytes>>) {
+        let (slot, receiver) = watch::channel(None);
+        (Arc::new(LatestFrameSink { slot }), receiver)
+    }
+}
+
+impl FrameSink for LatestFrameSink {
+    fn offer(&self, frame: &PublishedFrame) -> bool {
+        if self.slot.is_closed() {
+            return false;
+        }
+        self.slot.send_replace(Some(frame.wire.clone()));
+        true
+    }
 }
 
 /// One performer's slot on the bus.

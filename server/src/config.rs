@@ -22,6 +22,10 @@ pub struct Config {
     pub vmc: Vec<VmcSourceConfig>,
     /// Run the built-in demo performer under this name.
     pub demo_performer: Option<String>,
+    /// The avatar (.vrm) for performers without their own; default: the bundled mannequin.
+    pub avatar: Option<PathBuf>,
+    /// Avatars by performer name.
+    pub avatars: std::collections::BTreeMap<String, PathBuf>,
 }
 
 /// One VMC listening port and who performs on it.
@@ -66,6 +70,8 @@ impl Default for Config {
                 senders: Vec::new(),
             }],
             demo_performer: None,
+            avatar: None,
+            avatars: Default::default(),
         }
     }
 }
@@ -105,6 +111,33 @@ impl Config {
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("parsing config file {}", path.display()))?;
         Ok(config)
+    }
+
+    /// Reads the configured avatar files; the bundled mannequin stands in where none is given.
+    pub fn load_avatars(&self) -> anyhow::Result<crate::http::Avatars> {
+        let read = |path: &PathBuf| -> anyhow::Result<bytes::Bytes> {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading avatar {}", path.display()))?;
+            if !bytes.starts_with(b"glTF") {
+                bail!(
+                    "avatar {} is not a VRM/GLB file (no glTF header)",
+                    path.display()
+                );
+            }
+            Ok(bytes.into())
+        };
+        let default = match &self.avatar {
+            Some(path) => read(path)?,
+            None => kagura_avatar::mannequin_vrm().into(),
+        };
+        let mut per_performer = std::collections::HashMap::new();
+        for (performer, path) in &self.avatars {
+            per_performer.insert(performer.clone(), read(path)?);
+        }
+        Ok(crate::http::Avatars {
+            default,
+            per_performer,
+        })
     }
 
     /// Every performer, in the order their ids are assigned: VMC sources in order, then the demo.

@@ -1,33 +1,177 @@
-//! The HTTP API and pages: `/` (a live status page), `/healthz`, `/api/status`.
+//! The HTTP side: pages, avatars, the status API, WebRTC signalling and the WebSocket fallback.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | live status page |
+//! | `GET /obs?performer=NAME` | the OBS browser-source avatar page (built from clients/web) |
+//! | `GET /avatars/{performer}.vrm`, `/avatars/default.vrm` | the performer's avatar |
+//! | `GET /healthz`, `GET /api/status`, `GET /api/time` | health, status JSON, server clock |
+//! | `POST /api/webrtc/{performer}` | SDP offer in, SDP answer out (WHEP-style) |
+//! | `GET /ws?performer=NAME` | WebSocket fallback carrying the same frames |
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::response::Html;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use kagura_protocol::PerformerId;
+use serde::Deserialize;
 
 use crate::bus::PoseBus;
 use crate::clock::now_us;
 use crate::status::{ServerStatus, StatusReport};
+use crate::webrtc::WebRtcEgress;
+
+mod assets {
+    include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+}
+
+/// Avatar files (VRM/GLB bytes) the server hands out.
+pub struct Avatars {
+    /// Served for performers without their own, and at `/avatars/default.vrm`.
+    pub default: Bytes,
+    pub per_performer: HashMap<String, Bytes>,
+}
 
 #[derive(Clone)]
 struct AppState {
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
+    webrtc: Arc<WebRtcEgress>,
+    avatars: Arc<Avatars>,
 }
 
-pub fn router(bus: Arc<PoseBus>, status: Arc<ServerStatus>) -> Router {
+pub fn router(
+    bus: Arc<PoseBus>,
+    status: Arc<ServerStatus>,
+    webrtc: Arc<WebRtcEgress>,
+    avatars: Arc<Avatars>,
+) -> Router {
     Router::new()
         .route(
             "/",
             get(|| async { Html(include_str!("../assets/index.html")) }),
         )
+        .route("/obs", get(|| async { web_asset("obs.html") }))
+        .route(
+            "/assets/{*path}",
+            get(|Path(path): Path<String>| async move { web_asset(&format!("assets/{path}")) }),
+        )
+        .route("/avatars/{file}", get(avatar))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/status", get(api_status))
-        .with_state(AppState { bus, status })
+        .route(
+            "/api/time",
+            get(|| async { Json(serde_json::json!({ "server_us": now_us() })) }),
+        )
+        .route("/api/webrtc/{performer}", post(webrtc_offer))
+        .route("/ws", get(websocket))
+        .with_state(AppState {
+            bus,
+            status,
+            webrtc,
+            avatars,
+        })
+}
+
+fn web_asset(path: &str) -> Response {
+    let Some((_, bytes)) = assets::WEB_ASSETS.iter().find(|(p, _)| *p == path) else {
+        return (StatusCode::NOT_FOUND, "no such page").into_response();
+    };
+    let content_type = match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("css") => "text/css",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    };
+    ([(header::CONTENT_TYPE, content_type)], *bytes).into_response()
 }
 
 async fn api_status(State(state): State<AppState>) -> Json<StatusReport> {
     Json(state.status.report(&state.bus, now_us()))
+}
+
+async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(name) = file.strip_suffix(".vrm") else {
+        return (StatusCode::NOT_FOUND, "avatars are named {performer}.vrm").into_response();
+    };
+    let bytes = state
+        .avatars
+        .per_performer
+        .get(name)
+        .unwrap_or(&state.avatars.default)
+        .clone();
+    (
+        [
+            (header::CONTENT_TYPE, "model/gltf-binary"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn performer_named(bus: &PoseBus, name: Option<&str>) -> Result<PerformerId, Response> {
+    match name {
+        Some(name) => bus.id_of(name).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("no performer named {name:?}\n"),
+            )
+                .into_response()
+        }),
+        None => bus
+            .performers()
+            .first()
+            .map(|p| p.id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, "no performers\n").into_response()),
+    }
+}
+
+async fn webrtc_offer(
+    State(state): State<AppState>,
+    Path(performer): Path<String>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    offer: String,
+) -> Response {
+    let id = match performer_named(&state.bus, Some(&performer)) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match state.webrtc.answer(id, offer, remote).await {
+        Ok(answer) => (
+            StatusCode::CREATED,
+            [(header::CONTENT_TYPE, "application/sdp")],
+            answer,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct WebSocketQuery {
+    performer: Option<String>,
+}
+
+async fn websocket(
+    State(state): State<AppState>,
+    Query(query): Query<WebSocketQuery>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let id = match performer_named(&state.bus, query.performer.as_deref()) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    upgrade.on_upgrade(move |socket| {
+        crate::websocket::serve(socket, id, remote, state.bus, state.status)
+    })
 }

@@ -12,6 +12,8 @@ pub mod quic;
 pub mod rate;
 pub mod sources;
 pub mod status;
+pub mod webrtc;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,7 +79,18 @@ impl Server {
             .await
             .with_context(|| format!("binding HTTP TCP port {http_bind}"))?;
         let http_addr = listener.local_addr()?;
-        let app = http::router(bus.clone(), status.clone());
+        let webrtc = Arc::new(webrtc::WebRtcEgress::new(
+            config.bind,
+            bus.clone(),
+            status.clone(),
+        ));
+        let app = http::router(
+            bus.clone(),
+            status.clone(),
+            webrtc,
+            Arc::new(config.load_avatars()?),
+        )
+        .into_make_service_with_connect_info::<SocketAddr>();
         tasks.spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("HTTP server stopped: {e}");

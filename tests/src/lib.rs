@@ -40,6 +40,8 @@ pub fn test_config(tag: &str) -> Config {
             senders: vec![],
         }],
         demo_performer: None,
+        avatar: None,
+        avatars: Default::default(),
     }
 }
 

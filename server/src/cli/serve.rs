@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// Directory for state (the QUIC certificate). Default: the platform's data directory.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Avatar (.vrm, VRM 0.x or 1.0) served to the browser page instead of the bundled one.
+    #[arg(long)]
+    avatar: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -62,6 +65,9 @@ impl ServeArgs {
         if let Some(dir) = self.data_dir {
             config.data_dir = Some(dir);
         }
+        if let Some(avatar) = self.avatar {
+            config.avatar = Some(avatar);
+        }
         Ok(config)
     }
 }
@@ -80,7 +86,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("VMC input       udp://{addr}");
     }
     println!("QUIC pose feed  {}  (ALPN kagura/1)", server.quic_addr);
-    println!("HTTP            http://{}/api/status", server.http_addr);
+    println!("HTTP            http://{}/  (status)", server.http_addr);
+    println!(
+        "OBS page        http://{}/obs?performer={}",
+        server.http_addr,
+        server
+            .bus
+            .performers()
+            .last()
+            .map_or("", |p| p.name.as_str())
+    );
     println!("Certificate     SHA-256 {}", server.fingerprint);
     println!("Data directory  {}", server.data_dir.display());
     let performers: Vec<&str> = server

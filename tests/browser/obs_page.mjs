@@ -1,0 +1,80 @@
+// Drives the OBS page in headless Chromium (Debian's /usr/bin/chromium via playwright-core) and
+// prints one JSON object describing what the page shows. Run by the Rust tests in
+// tests/tests/browser_obs.rs, which start the server and the VMC sender and check the result.
+//
+// Usage: node obs_page.mjs URL SCREENSHOT_PATH [--break-webrtc]
+//   --break-webrtc  rewrite the SDP exchange so that no ICE candidate is reachable either way, as
+//                   if a firewall dropped the UDP: WebRTC cannot connect and the page must fall
+//                   back to WebSocket by itself.
+// Reads the wanted sequence number from stdin lines ("wait SEQ"), and answers each with the
+// page's state once it has applied a frame at least that new.
+
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+const require = createRequire(new URL("../../clients/web/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const [url, screenshotPath, ...flags] = process.argv.slice(2);
+const args = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--enable-unsafe-swiftshader",
+];
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
+const page = await browser.newPage({ viewport: { width: 640, height: 480 } });
+if (flags.includes("--break-webrtc")) {
+  await page.route("**/api/webrtc/**", async (route) => {
+    // The server cannot reach the browser (its candidates are removed from the offer) and the
+    // browser cannot reach the server (its candidates point at the discard port).
+    const offer = route.request().postData().replace(/^a=candidate:.*\r?\n/gm, "");
+    const response = await route.fetch({ postData: offer });
+    const sdp = (await response.text()).replace(
+      /^(a=candidate:\S+ \d+ \S+ \d+ \S+ )\d+/gm,
+      (_, head) => `${head}9`,
+    );
+    await route.fulfill({ response, body: sdp });
+  });
+}
+const logs = [];
+page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
+await page.goto(url);
+await page.waitForFunction(() => window.kagura?.ready === true, null, { timeout: 20000 });
+
+const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+out({ event: "ready", transport: await page.evaluate(() => window.kagura.transport), avatar: await page.evaluate(() => window.kagura.avatar()) });
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, arg] = line.trim().split(/\s+/);
+  if (command === "wait") {
+    const seq = Number(arg);
+    await page.waitForFunction((s) => (window.kagura.newestSeq ?? -1) >= s, seq, { timeout: 20000, polling: 10 });
+    // Two animation frames: the newest frame is applied on the next one.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    out({ event: "pose", seq: await page.evaluate(() => window.kagura.newestSeq), pose: await page.evaluate(() => window.kagura.pose()), transport: await page.evaluate(() => window.kagura.transport) });
+  } else if (command === "pixels") {
+    await page.screenshot({ path: screenshotPath, omitBackground: true });
+    const pixels = await page.evaluate(() => {
+      const source = document.querySelector("canvas");
+      const c = document.createElement("canvas");
+      c.width = source.width;
+      c.height = source.height;
+      const g = c.getContext("2d");
+      g.drawImage(source, 0, 0);
+      const { data, width, height } = g.getImageData(0, 0, c.width, c.height);
+      const alphaAt = (x, y) => data[(y * width + x) * 4 + 3];
+      let opaque = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) opaque++;
+      const corners = [alphaAt(0, 0), alphaAt(width - 1, 0), alphaAt(0, height - 1), alphaAt(width - 1, height - 1)];
+      return { width, height, opaque, total: width * height, corners, center: alphaAt(width >> 1, height >> 1) };
+    });
+    out({ event: "pixels", ...pixels });
+  } else if (command === "timings") {
+    out({ event: "timings", timings: await page.evaluate(() => window.kagura.timings()), clock: await page.evaluate(() => window.kagura.clock()) });
+  } else if (command === "quit") {
+    break;
+  }
+}
+out({ event: "logs", logs });
+await browser.close();

@@ -1,0 +1,206 @@
+//! The OBS page in a real headless Chromium against a live server fed by a VMC sender: the
+//! avatar's bones and expressions match the sent pose, over WebRTC, over the WebSocket fallback
+//! when asked for, and over the fallback again when WebRTC cannot connect; the background is
+//! transparent and the avatar is not. The bundled avatar is validated by three-vrm loading it.
+//!
+//! Needs Node.js, `npm ci` in clients/web (server/build.rs runs it) and Debian's chromium.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kagura_avatar::EXPRESSIONS;
+use kagura_protocol::control::Subscription;
+use kagura_protocol::{HumanoidBone, PoseFrame, rotation_error_degrees};
+use kagura_tests::*;
+use serde_json::Value;
+
+/// One Chromium at a time: the machine has two cores.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+struct Page {
+    child: Child,
+    stdin: ChildStdin,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Page {
+    fn open(url: &str, screenshot: &std::path::Path, break_webrtc: bool) -> Page {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/obs_page.mjs");
+        let mut command = Command::new("node");
+        command.arg(script).arg(url).arg(screenshot);
+        if break_webrtc {
+            command.arg("--break-webrtc");
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run node (Node.js is needed for the browser tests)");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Page {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn next(&mut self) -> Value {
+        let line = self
+            .lines
+            .next()
+            .expect("the page script ended early")
+            .unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    fn ask(&mut self, command: &str) -> Value {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.next()
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn artifact(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Sends `pose` until a QUIC subscriber sees it whole, and returns its seq.
+async fn send_and_learn_seq(
+    sender: &VmcTestSender,
+    subscriber: &mut kagura_client::Subscriber,
+    index: u32,
+) -> u32 {
+    let pose = test_pose(index);
+    sender.send_frame(&pose, 0.0).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let frame = subscriber.next_frame().await.unwrap();
+            if pose_index(&frame) == Some(index) && frame.bones().count() == HumanoidBone::COUNT {
+                return frame.seq;
+            }
+        }
+    })
+    .await
+    .expect("the frame reaches QUIC subscribers")
+}
+
+fn assert_page_shows(pose: &Value, sent: &PoseFrame) {
+    let bones = pose["bones"].as_object().expect("bones");
+    for bone in HumanoidBone::ALL {
+        let got: Vec<f32> = bones[bone.vrm1_name()]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_f64().unwrap() as f32)
+            .collect();
+        let got = glam::Quat::from_slice(&got);
+        let err = rotation_error_degrees(got, sent.bone(bone).unwrap());
+        assert!(err <= 0.5, "{bone}: {err}° from the sent rotation");
+    }
+    let expressions = pose["expressions"].as_object().expect("expressions");
+    for e in EXPRESSIONS {
+        let got = expressions[e.name()].as_f64().unwrap() as f32;
+        let want = sent.expression(e).unwrap();
+        assert!((got - want).abs() <= 0.02, "{e}: page {got}, sent {want}");
+    }
+}
+
+async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, screenshot: &str) {
+    let _one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let server = start_server(test_config("browser")).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    // A first frame, so the page has a pose to show from the start.
+    send_and_learn_seq(&sender, &mut subscriber, 1).await;
+
+    let url = format!(
+        "http://127.0.0.1:{}/obs?performer=main{query}",
+        server.http_addr.port()
+    );
+    let screenshot = artifact(screenshot);
+    let page_task = tokio::task::spawn_blocking(move || {
+        let mut page = Page::open(&url, &screenshot, break_webrtc);
+        let ready = page.next();
+        (page, ready)
+    });
+    let (mut page, ready) = page_task.await.unwrap();
+    assert_eq!(ready["transport"], want_transport, "{ready}");
+    let avatar = &ready["avatar"];
+    assert_eq!(
+        avatar["bones"].as_array().unwrap().len(),
+        HumanoidBone::COUNT,
+        "three-vrm finds every bone: {avatar}"
+    );
+    for e in EXPRESSIONS {
+        assert!(
+            avatar["expressions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == e.name()),
+            "{e} missing: {avatar}"
+        );
+    }
+
+    for index in [2, 3] {
+        let seq = send_and_learn_seq(&sender, &mut subscriber, index).await;
+        let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
+        assert_eq!(shown["transport"], want_transport);
+        assert_page_shows(&shown["pose"], &test_pose(index));
+    }
+    let status = status_json(&server).await.unwrap();
+    let transports: Vec<&str> = status["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["transport"].as_str().unwrap())
+        .collect();
+    assert!(transports.contains(&want_transport), "{transports:?}");
+
+    let pixels = tokio::task::block_in_place(|| page.ask("pixels"));
+    let corners = pixels["corners"].as_array().unwrap();
+    assert!(
+        corners.iter().all(|a| a == 0),
+        "background must be transparent: {pixels}"
+    );
+    let opaque = pixels["opaque"].as_f64().unwrap() / pixels["total"].as_f64().unwrap();
+    assert!(
+        opaque > 0.03,
+        "the avatar must cover part of the frame: {pixels}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_page_follows_the_performer_over_webrtc() {
+    check_obs_page("", false, "webrtc", "obs-webrtc.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_page_follows_the_performer_over_websocket_when_asked() {
+    check_obs_page(
+        "&transport=websocket",
+        false,
+        "websocket",
+        "obs-websocket.png",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_page_falls_back_to_websocket_when_webrtc_cannot_connect() {
+    check_obs_page("", true, "websocket", "obs-fallback.png").await;
+}
