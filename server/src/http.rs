@@ -143,7 +143,7 @@ async fn webrtc_offer(
 ) -> Response {
     let id = match performer_named(&state.bus, Some(&performer)) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     match state.webrtc.answer(id, offer, remote).await {
         Ok(answer) => (
@@ -169,7 +169,7 @@ async fn websocket(
 ) -> Response {
     let id = match performer_named(&state.bus, query.performer.as_deref()) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     upgrade.on_upgrade(move |socket| {
         crate::websocket::serve(socket, id, remote, state.bus, state.status)
