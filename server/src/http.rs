@@ -118,21 +118,18 @@ async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> Resp
         .into_response()
 }
 
-fn performer_named(bus: &PoseBus, name: Option<&str>) -> Result<PerformerId, Response> {
-    match name {
-        Some(name) => bus.id_of(name).ok_or_else(|| {
-            (
-                StatusCode::NOT_FOUND,
-                format!("no performer named {name:?}\n"),
-            )
-                .into_response()
-        }),
-        None => bus
-            .performers()
-            .first()
-            .map(|p| p.id)
-            .ok_or_else(|| (StatusCode::NOT_FOUND, "no performers\n").into_response()),
-    }
+/// The named performer, or the first one when no name is given.
+fn performer_named(bus: &PoseBus, name: Option<&str>) -> Result<PerformerId, (StatusCode, String)> {
+    let found = match name {
+        Some(name) => bus.id_of(name),
+        None => bus.performers().first().map(|p| p.id),
+    };
+    found.ok_or_else(|| {
+        (
+            StatusCode::NOT_FOUND,
+            format!("no performer named {:?}\n", name.unwrap_or("")),
+        )
+    })
 }
 
 async fn webrtc_offer(
