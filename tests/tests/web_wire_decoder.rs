@@ -31,7 +31,7 @@ fn frame(rng: &mut Rng, i: u32) -> PoseFrame {
     let mut f = PoseFrame::new(PerformerId((rng.next() % 8) as u16));
     f.seq = rng.next() as u32;
     f.capture_us = 1_764_000_000_000_000 + rng.next() % 1_000_000_000;
-    let dense = i % 3 == 0;
+    let dense = i.is_multiple_of(3);
     if rng.unit() < 0.5 {
         let rotation = Quat::from_xyzw(
             rng.signed(),
