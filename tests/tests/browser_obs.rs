@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use kagura_avatar::EXPRESSIONS;
@@ -17,7 +16,7 @@ use kagura_tests::*;
 use serde_json::Value;
 
 /// One Chromium at a time: the machine has two cores.
-static BROWSER: Mutex<()> = Mutex::new(());
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Page {
     child: Child,
@@ -118,7 +117,7 @@ fn assert_page_shows(pose: &Value, sent: &PoseFrame) {
 }
 
 async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, screenshot: &str) {
-    let _one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_browser = BROWSER.lock().await;
     let server = start_server(test_config("browser")).await.unwrap();
     let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
         .await
