@@ -2,10 +2,12 @@
 // prints one JSON object describing what the page shows. Run by the Rust tests in
 // tests/tests/browser_obs.rs, which start the server and the VMC sender and check the result.
 //
-// Usage: node obs_page.mjs URL SCREENSHOT_PATH [--break-webrtc]
+// Usage: node obs_page.mjs URL SCREENSHOT_PATH [--break-webrtc] [--pages N] [--viewport WxH]
 //   --break-webrtc  rewrite the SDP exchange so that no ICE candidate is reachable either way, as
 //                   if a firewall dropped the UDP: WebRTC cannot connect and the page must fall
 //                   back to WebSocket by itself.
+//   --pages N       open N pages on the URL (benchmarks: N peers); commands talk to the first.
+//   --viewport WxH  page size (default 640x480).
 // Reads the wanted sequence number from stdin lines ("wait SEQ"), and answers each with the
 // page's state once it has applied a frame at least that new.
 
@@ -21,8 +23,15 @@ const args = [
   "--disable-component-update", "--disable-sync", "--enable-unsafe-swiftshader",
 ];
 
+const option = (name, fallback) => {
+  const i = flags.indexOf(name);
+  return i >= 0 ? flags[i + 1] : fallback;
+};
+const [width, height] = option("--viewport", "640x480").split("x").map(Number);
+const pageCount = Number(option("--pages", "1"));
+
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
-const page = await browser.newPage({ viewport: { width: 640, height: 480 } });
+const page = await browser.newPage({ viewport: { width, height } });
 if (flags.includes("--break-webrtc")) {
   await page.route("**/api/webrtc/**", async (route) => {
     // The server cannot reach the browser (its candidates are removed from the offer) and the
@@ -41,6 +50,11 @@ page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
 page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
 await page.goto(url);
 await page.waitForFunction(() => window.kagura?.ready === true, null, { timeout: 20000 });
+for (let i = 1; i < pageCount; i++) {
+  const extra = await browser.newPage({ viewport: { width, height } });
+  await extra.goto(url);
+  await extra.waitForFunction(() => window.kagura?.ready === true, null, { timeout: 30000 });
+}
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 out({ event: "ready", transport: await page.evaluate(() => window.kagura.transport), avatar: await page.evaluate(() => window.kagura.avatar()) });
