@@ -1,6 +1,8 @@
 //! Helpers for Kagura's end-to-end tests: a server on ephemeral loopback ports, a VMC sender that
 //! sends what apps send, a minimal HTTP client, and poses to send.
 
+pub mod browser;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

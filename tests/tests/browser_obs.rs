@@ -5,69 +5,17 @@
 //!
 //! Needs Node.js, `npm ci` in clients/web (server/build.rs runs it) and Debian's chromium.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 use kagura_avatar::EXPRESSIONS;
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{HumanoidBone, PoseFrame, rotation_error_degrees};
+use kagura_tests::browser::BrowserPage;
 use kagura_tests::*;
 use serde_json::Value;
 
 /// One Chromium at a time: the machine has two cores.
 static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Page {
-    child: Child,
-    stdin: ChildStdin,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-}
-
-impl Page {
-    fn open(url: &str, screenshot: &std::path::Path, break_webrtc: bool) -> Page {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/obs_page.mjs");
-        let mut command = Command::new("node");
-        command.arg(script).arg(url).arg(screenshot);
-        if break_webrtc {
-            command.arg("--break-webrtc");
-        }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run node (Node.js is needed for the browser tests)");
-        let stdin = child.stdin.take().unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        Page {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn next(&mut self) -> Value {
-        let line = self
-            .lines
-            .next()
-            .expect("the page script ended early")
-            .unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-    }
-
-    fn ask(&mut self, command: &str) -> Value {
-        writeln!(self.stdin, "{command}").unwrap();
-        self.next()
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn artifact(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
@@ -132,7 +80,15 @@ async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, s
     );
     let screenshot = artifact(screenshot);
     let page_task = tokio::task::spawn_blocking(move || {
-        let mut page = Page::open(&url, &screenshot, break_webrtc);
+        let mut page = BrowserPage::open(
+            &url,
+            &screenshot,
+            if break_webrtc {
+                &["--break-webrtc"]
+            } else {
+                &[]
+            },
+        );
         let ready = page.next();
         (page, ready)
     });
