@@ -138,7 +138,7 @@ fn main() {
     let warmup = RATE_HZ as u32; // the first second: connection and JIT warm-up
     for transport in ["webrtc", "websocket"] {
         let mut page = BrowserPage::open(&url(transport), &screenshot, &["--viewport", "320x240"]);
-        let ready = page.next();
+        let ready = page.next_answer();
         assert_eq!(ready["transport"], transport, "{ready}");
         let (sent, seq_to_index) = driver.block_on(stream(&server, frames));
         let answer = page.ask("timings");
@@ -179,7 +179,7 @@ fn main() {
         &screenshot,
         &["--pages", "16", "--viewport", "160x120"],
     );
-    let ready = peers.next();
+    let ready = peers.next_answer();
     assert_eq!(ready["transport"], "webrtc");
     let status = driver.block_on(kagura_tests::status_json(&server)).unwrap();
     let webrtc_peers = status["subscribers"]

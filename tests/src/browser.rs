@@ -37,7 +37,7 @@ impl BrowserPage {
     }
 
     /// The next line the script printed, as JSON.
-    pub fn next(&mut self) -> Value {
+    pub fn next_answer(&mut self) -> Value {
         let line = self
             .lines
             .next()
@@ -49,7 +49,7 @@ impl BrowserPage {
     /// Sends a command and returns its answer.
     pub fn ask(&mut self, command: &str) -> Value {
         writeln!(self.stdin, "{command}").unwrap();
-        self.next()
+        self.next_answer()
     }
 }
 

@@ -89,7 +89,7 @@ async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, s
                 &[]
             },
         );
-        let ready = page.next();
+        let ready = page.next_answer();
         (page, ready)
     });
     let (mut page, ready) = page_task.await.unwrap();
