@@ -211,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("README has a TOML example");
+        let config: Config = toml::from_str(example).expect("README TOML example parses");
+        assert_eq!(config.performer_names().unwrap(), vec!["main", "alice", "bob"]);
+    }
+
+    #[test]
     fn a_performer_fed_twice_is_refused() {
         let c = Config {
             demo_performer: Some(DEFAULT_PERFORMER.into()),
