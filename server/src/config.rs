@@ -219,7 +219,10 @@ mod tests {
             .and_then(|rest| rest.split("```").next())
             .expect("README has a TOML example");
         let config: Config = toml::from_str(example).expect("README TOML example parses");
-        assert_eq!(config.performer_names().unwrap(), vec!["main", "alice", "bob"]);
+        assert_eq!(
+            config.performer_names().unwrap(),
+            vec!["main", "alice", "bob"]
+        );
     }
 
     #[test]

@@ -122,23 +122,37 @@ impl VmcTestSender {
     }
 }
 
-/// `GET path` over HTTP/1.1; returns the status code and body.
+/// `GET path` over HTTP/1.1; returns the status code and the body as text.
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let (code, body) = http_get_raw(addr, path).await?;
+    Ok((code, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// `GET path`, expecting 200; returns the body bytes.
+pub async fn http_get_bytes(addr: SocketAddr, path: &str) -> anyhow::Result<Vec<u8>> {
+    let (code, body) = http_get_raw(addr, path).await?;
+    anyhow::ensure!(code == 200, "GET {path} returned {code}");
+    Ok(body)
+}
+
+async fn http_get_raw(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
     let addr = SocketAddr::new(LOCALHOST, addr.port());
     let mut stream = TcpStream::connect(addr).await?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response
-        .split_once("\r\n\r\n")
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
         .context("no HTTP header end")?;
+    let head = String::from_utf8_lossy(&response[..end]).into_owned();
     let code = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .context("no HTTP status code")?;
-    Ok((code, body.to_string()))
+    Ok((code, response[end + 4..].to_vec()))
 }
 
 pub async fn status_json(server: &Server) -> anyhow::Result<serde_json::Value> {
