@@ -66,7 +66,13 @@ for await (const line of createInterface({ input: process.stdin })) {
     await page.waitForFunction((s) => (window.kagura.newestSeq ?? -1) >= s, seq, { timeout: 20000, polling: 10 });
     // Two animation frames: the newest frame is applied on the next one.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    out({ event: "pose", seq: await page.evaluate(() => window.kagura.newestSeq), pose: await page.evaluate(() => window.kagura.pose()), transport: await page.evaluate(() => window.kagura.transport) });
+    out({
+      event: "pose",
+      seq: await page.evaluate(() => window.kagura.newestSeq),
+      pose: await page.evaluate(() => window.kagura.pose()),
+      world: await page.evaluate(() => window.kagura.boneWorldPositions()),
+      transport: await page.evaluate(() => window.kagura.transport),
+    });
   } else if (command === "pixels") {
     await page.screenshot({ path: screenshotPath, omitBackground: true });
     const pixels = await page.evaluate(() => {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use kagura_avatar::EXPRESSIONS;
+use kagura_avatar::{EXPRESSIONS, VrmVersion, mannequin};
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{HumanoidBone, PoseFrame, rotation_error_degrees};
 use kagura_tests::browser::BrowserPage;
@@ -64,9 +64,23 @@ fn assert_page_shows(pose: &Value, sent: &PoseFrame) {
     }
 }
 
-async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, screenshot: &str) {
+/// Runs the page against a live server and checks it; returns the rendered skeleton's bone world
+/// positions for the last pose.
+async fn check_obs_page(
+    query: &str,
+    break_webrtc: bool,
+    want_transport: &str,
+    screenshot: &str,
+    avatar: VrmVersion,
+) -> Value {
     let _one_browser = BROWSER.lock().await;
-    let server = start_server(test_config("browser")).await.unwrap();
+    let mut config = test_config("browser");
+    if avatar == VrmVersion::V0 {
+        let path = config.data_dir.clone().unwrap().with_extension("vrm0.vrm");
+        std::fs::write(&path, mannequin(VrmVersion::V0)).unwrap();
+        config.avatars.insert("main".into(), path);
+    }
+    let server = start_server(config).await.unwrap();
     let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
         .await
         .unwrap();
@@ -94,28 +108,34 @@ async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, s
     });
     let (mut page, ready) = page_task.await.unwrap();
     assert_eq!(ready["transport"], want_transport, "{ready}");
-    let avatar = &ready["avatar"];
+    let loaded = &ready["avatar"];
+    let want_version = if avatar == VrmVersion::V0 {
+        "0.x"
+    } else {
+        "1.0"
+    };
+    assert_eq!(loaded["vrmVersion"], want_version, "{loaded}");
+    let bones = loaded["bones"].as_array().unwrap();
     assert_eq!(
-        avatar["bones"].as_array().unwrap().len(),
+        bones.len(),
         HumanoidBone::COUNT,
-        "three-vrm finds every bone: {avatar}"
+        "three-vrm finds every bone: {loaded}"
     );
+    let expressions = loaded["expressions"].as_array().unwrap();
     for e in EXPRESSIONS {
         assert!(
-            avatar["expressions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x == e.name()),
-            "{e} missing: {avatar}"
+            expressions.iter().any(|x| x == e.name()),
+            "{e} missing: {loaded}"
         );
     }
 
+    let mut world = Value::Null;
     for index in [2, 3] {
         let seq = send_and_learn_seq(&sender, &mut subscriber, index).await;
         let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
         assert_eq!(shown["transport"], want_transport);
         assert_page_shows(&shown["pose"], &test_pose(index));
+        world = shown["world"].clone();
     }
     let status = status_json(&server).await.unwrap();
     let transports: Vec<&str> = status["subscribers"]
@@ -137,11 +157,12 @@ async fn check_obs_page(query: &str, break_webrtc: bool, want_transport: &str, s
         opaque > 0.03,
         "the avatar must cover part of the frame: {pixels}"
     );
+    world
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn obs_page_follows_the_performer_over_webrtc() {
-    check_obs_page("", false, "webrtc", "obs-webrtc.png").await;
+    check_obs_page("", false, "webrtc", "obs-webrtc.png", VrmVersion::V1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,11 +172,47 @@ async fn obs_page_follows_the_performer_over_websocket_when_asked() {
         false,
         "websocket",
         "obs-websocket.png",
+        VrmVersion::V1,
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn obs_page_falls_back_to_websocket_when_webrtc_cannot_connect() {
-    check_obs_page("", true, "websocket", "obs-fallback.png").await;
+    check_obs_page("", true, "websocket", "obs-fallback.png", VrmVersion::V1).await;
+}
+
+/// The same mannequin as VRM 0.x (facing −Z, VRM 0.x names) and as VRM 1.0 must end up in the
+/// same pose: every rendered bone within 1 cm of its place on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vrm0_and_vrm1_avatars_take_the_same_pose() {
+    let vrm1 = check_obs_page(
+        "&transport=websocket",
+        false,
+        "websocket",
+        "obs-vrm1.png",
+        VrmVersion::V1,
+    )
+    .await;
+    let vrm0 = check_obs_page(
+        "&transport=websocket",
+        false,
+        "websocket",
+        "obs-vrm0.png",
+        VrmVersion::V0,
+    )
+    .await;
+    for bone in HumanoidBone::ALL {
+        let at = |w: &Value| -> glam::Vec3 {
+            let c: Vec<f32> = w[bone.vrm1_name()]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            glam::Vec3::from_slice(&c)
+        };
+        let gap = (at(&vrm1) - at(&vrm0)).length();
+        assert!(gap < 0.01, "{bone}: VRM 0.x and 1.0 differ by {gap} m");
+    }
 }

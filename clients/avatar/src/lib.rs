@@ -5,6 +5,9 @@
 //! The file is glTF 2.0 binary (GLB) with the `VRMC_vrm` 1.0 extension: all 55 humanoid bones
 //! (a T-pose with no local rotations, facing +Z, metres), one skin, a body mesh of boxes each
 //! following one bone, and a face mesh with morph targets for the VRM 1.0 expression presets.
+//! The same mannequin can be written as VRM 0.x ([`VrmVersion::V0`]: the `VRM` extension, VRM 0.x
+//! bone and blendshape names, facing −Z), so that renderers' handling of both versions can be
+//! checked against each other.
 
 mod glb;
 mod mesh;
@@ -55,16 +58,35 @@ const MOUTH: [f32; 4] = [0.65, 0.18, 0.22, 1.0];
 const BODY_NODE: usize = HumanoidBone::COUNT;
 const FACE_NODE: usize = HumanoidBone::COUNT + 1;
 
+/// Which VRM specification a file follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VrmVersion {
+    /// VRM 0.x: extension `VRM`, the model faces −Z.
+    V0,
+    /// VRM 1.0: extension `VRMC_vrm`, the model faces +Z.
+    V1,
+}
+
 /// The mannequin as VRM 1.0 GLB bytes. Deterministic: the same bytes every call.
 pub fn mannequin_vrm() -> Vec<u8> {
+    mannequin(VrmVersion::V1)
+}
+
+/// The mannequin as GLB bytes of the given VRM version.
+pub fn mannequin(version: VrmVersion) -> Vec<u8> {
+    // VRM 0.x models face −Z: the whole model turned 180° about +Y.
+    let facing = match version {
+        VrmVersion::V1 => Vec3::ONE,
+        VrmVersion::V0 => Vec3::new(-1.0, 1.0, -1.0),
+    };
     let mut glb = GlbBuilder::default();
     let body = body_mesh();
     let (face, morphs) = face_mesh();
-    let body_primitive = primitive(&mut glb, &body, &[]);
-    let face_primitive = primitive(&mut glb, &face, &morphs);
+    let body_primitive = primitive(&mut glb, &body, &[], facing);
+    let face_primitive = primitive(&mut glb, &face, &morphs, facing);
     let inverse_binds: Vec<f32> = HumanoidBone::ALL
         .iter()
-        .flat_map(|b| Mat4::from_translation(-joint_position(*b)).to_cols_array())
+        .flat_map(|b| Mat4::from_translation(-joint_position(*b) * facing).to_cols_array())
         .collect();
     let inverse_binds = glb.floats(&inverse_binds, "MAT4", None, false);
 
@@ -77,9 +99,13 @@ pub fn mannequin_vrm() -> Vec<u8> {
                 .filter(|c| c.parent() == Some(*bone))
                 .map(|c| c.index())
                 .collect();
+            let name = match version {
+                VrmVersion::V1 => bone.vrm1_name(),
+                VrmVersion::V0 => bone.vrm0_name(),
+            };
             let mut node = json!({
-                "name": bone.vrm1_name(),
-                "translation": (joint_position(*bone) - parent_position).to_array(),
+                "name": name,
+                "translation": ((joint_position(*bone) - parent_position) * facing).to_array(),
             });
             if !children.is_empty() {
                 node["children"] = json!(children);
@@ -91,6 +117,38 @@ pub fn mannequin_vrm() -> Vec<u8> {
     nodes.push(json!({ "name": "Face", "mesh": 1, "skin": 0 }));
 
     let target_names: Vec<&str> = EXPRESSIONS.iter().map(|e| e.name()).collect();
+    let (extension_name, extension) = match version {
+        VrmVersion::V1 => ("VRMC_vrm", vrm1_extension()),
+        VrmVersion::V0 => ("VRM", vrm0_extension()),
+    };
+    let document = json!({
+        "asset": { "version": "2.0", "generator": concat!("kagura-avatar ", env!("CARGO_PKG_VERSION")) },
+        "extensionsUsed": [extension_name],
+        "scene": 0,
+        "scenes": [{ "name": "Kagura Mannequin", "nodes": [HumanoidBone::Hips.index(), BODY_NODE, FACE_NODE] }],
+        "nodes": nodes,
+        "skins": [{ "joints": (0..HumanoidBone::COUNT).collect::<Vec<_>>(), "inverseBindMatrices": inverse_binds, "skeleton": HumanoidBone::Hips.index() }],
+        "meshes": [
+            { "name": "Body", "primitives": [body_primitive] },
+            {
+                "name": "Face",
+                "primitives": [face_primitive],
+                "weights": vec![0.0; EXPRESSIONS.len()],
+                "extras": { "targetNames": target_names },
+            },
+        ],
+        "materials": [{
+            "name": "Mannequin",
+            "pbrMetallicRoughness": { "baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0, "roughnessFactor": 0.85 },
+        }],
+        "extensions": { extension_name: extension },
+    });
+    glb.finish(document)
+}
+
+/// The `VRMC_vrm` extension: meta, humanoid (node i is bone i), expressions bound to the face
+/// mesh's morph targets.
+fn vrm1_extension() -> Value {
     let human_bones: serde_json::Map<String, Value> = HumanoidBone::ALL
         .iter()
         .map(|b| (b.vrm1_name().to_string(), json!({ "node": b.index() })))
@@ -112,54 +170,82 @@ pub fn mannequin_vrm() -> Vec<u8> {
         })
         .collect();
     presets.insert("neutral".into(), json!({ "isBinary": false }));
-
-    let document = json!({
-        "asset": { "version": "2.0", "generator": concat!("kagura-avatar ", env!("CARGO_PKG_VERSION")) },
-        "extensionsUsed": ["VRMC_vrm"],
-        "scene": 0,
-        "scenes": [{ "name": "Kagura Mannequin", "nodes": [HumanoidBone::Hips.index(), BODY_NODE, FACE_NODE] }],
-        "nodes": nodes,
-        "skins": [{ "joints": (0..HumanoidBone::COUNT).collect::<Vec<_>>(), "inverseBindMatrices": inverse_binds, "skeleton": HumanoidBone::Hips.index() }],
-        "meshes": [
-            { "name": "Body", "primitives": [body_primitive] },
-            {
-                "name": "Face",
-                "primitives": [face_primitive],
-                "weights": vec![0.0; EXPRESSIONS.len()],
-                "extras": { "targetNames": target_names },
-            },
-        ],
-        "materials": [{
-            "name": "Mannequin",
-            "pbrMetallicRoughness": { "baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0, "roughnessFactor": 0.85 },
-        }],
-        "extensions": { "VRMC_vrm": {
-            "specVersion": "1.0",
-            "meta": {
-                "name": "Kagura Mannequin",
-                "version": env!("CARGO_PKG_VERSION"),
-                "authors": ["Kagura"],
-                "licenseUrl": "https://vrm.dev/licenses/1.0/",
-                "avatarPermission": "everyone",
-                "commercialUsage": "corporation",
-                "creditNotation": "unnecessary",
-                "allowRedistribution": true,
-                "modification": "allowModificationRedistribution",
-                "allowExcessivelyViolentUsage": false,
-                "allowExcessivelySexualUsage": false,
-                "allowPoliticalOrReligiousUsage": false,
-                "allowAntisocialOrHateUsage": false,
-            },
-            "humanoid": { "humanBones": human_bones },
-            "expressions": { "preset": presets },
-        }},
-    });
-    glb.finish(document)
+    json!({
+        "specVersion": "1.0",
+        "meta": {
+            "name": "Kagura Mannequin",
+            "version": env!("CARGO_PKG_VERSION"),
+            "authors": ["Kagura"],
+            "licenseUrl": "https://vrm.dev/licenses/1.0/",
+            "avatarPermission": "everyone",
+            "commercialUsage": "corporation",
+            "creditNotation": "unnecessary",
+            "allowRedistribution": true,
+            "modification": "allowModificationRedistribution",
+            "allowExcessivelyViolentUsage": false,
+            "allowExcessivelySexualUsage": false,
+            "allowPoliticalOrReligiousUsage": false,
+            "allowAntisocialOrHateUsage": false,
+        },
+        "humanoid": { "humanBones": human_bones },
+        "expressions": { "preset": presets },
+    })
 }
 
-/// Writes a mesh's vertex data and returns its glTF primitive.
-fn primitive(glb: &mut GlbBuilder, mesh: &Mesh, morphs: &[MorphTarget]) -> Value {
-    let flat = |v: &[Vec3]| v.iter().flat_map(|p| p.to_array()).collect::<Vec<f32>>();
+/// The VRM 0.x `VRM` extension: meta, humanoid (VRM 0.x bone names), blendshape groups (VRM 0.x
+/// preset names; `surprised`, which VRM 0.x lacks, as a custom group of that name). No
+/// `firstPerson`: without it no look-at drives the look expressions, which the pose sets.
+fn vrm0_extension() -> Value {
+    let human_bones: Vec<Value> = HumanoidBone::ALL
+        .iter()
+        .map(|b| json!({ "bone": b.vrm0_name(), "node": b.index(), "useDefaultValues": true }))
+        .collect();
+    let mut groups: Vec<Value> = EXPRESSIONS
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let (name, preset) = match e.vrm0_name() {
+                Some(vrm0) => (vrm0.to_string(), vrm0.to_ascii_lowercase()),
+                None => (e.name().to_string(), "unknown".to_string()),
+            };
+            json!({
+                "name": name,
+                "presetName": preset,
+                "binds": [{ "mesh": 1, "index": i, "weight": 100.0 }],
+                "materialValues": [],
+                "isBinary": false,
+            })
+        })
+        .collect();
+    groups.push(json!({ "name": "Neutral", "presetName": "neutral", "binds": [], "materialValues": [], "isBinary": false }));
+    json!({
+        "exporterVersion": concat!("kagura-avatar ", env!("CARGO_PKG_VERSION")),
+        "specVersion": "0.0",
+        "meta": {
+            "title": "Kagura Mannequin",
+            "version": env!("CARGO_PKG_VERSION"),
+            "author": "Kagura",
+            "allowedUserName": "Everyone",
+            "violentUssageName": "Disallow",
+            "sexualUssageName": "Disallow",
+            "commercialUssageName": "Allow",
+            "licenseName": "CC0",
+        },
+        "humanoid": { "humanBones": human_bones },
+        "blendShapeMaster": { "blendShapeGroups": groups },
+        "secondaryAnimation": { "boneGroups": [], "colliderGroups": [] },
+        "materialProperties": [],
+    })
+}
+
+/// Writes a mesh's vertex data, turned by `facing` (a per-axis sign), and returns its glTF
+/// primitive.
+fn primitive(glb: &mut GlbBuilder, mesh: &Mesh, morphs: &[MorphTarget], facing: Vec3) -> Value {
+    let flat = |v: &[Vec3]| {
+        v.iter()
+            .flat_map(|p| (*p * facing).to_array())
+            .collect::<Vec<f32>>()
+    };
     let position = glb.floats(&flat(&mesh.positions), "VEC3", Some(ARRAY_BUFFER), true);
     let normal = glb.floats(&flat(&mesh.normals), "VEC3", Some(ARRAY_BUFFER), false);
     let colors: Vec<f32> = mesh.colors.iter().flatten().copied().collect();
@@ -421,6 +507,36 @@ mod tests {
             .as_array()
             .unwrap();
         assert_eq!(targets.len(), EXPRESSIONS.len());
+    }
+
+    #[test]
+    fn vrm0_variant_faces_minus_z_with_vrm0_names() {
+        let bytes = mannequin(VrmVersion::V0);
+        let (doc, _) = parse_glb(&bytes).expect("GLB container");
+        assert_eq!(doc["extensionsUsed"][0], "VRM");
+        let vrm = &doc["extensions"]["VRM"];
+        let bones = vrm["humanoid"]["humanBones"].as_array().unwrap();
+        assert_eq!(bones.len(), HumanoidBone::COUNT);
+        let thumb = bones
+            .iter()
+            .find(|b| b["bone"] == "leftThumbProximal")
+            .unwrap();
+        assert_eq!(
+            thumb["node"],
+            HumanoidBone::LeftThumbMetacarpal.index(),
+            "VRM 0.x thumb names shift"
+        );
+        // The left hand (the avatar's left) lies towards −X when the model faces −Z.
+        let left_arm = &doc["nodes"][HumanoidBone::LeftUpperArm.index()]["translation"];
+        assert!(left_arm[0].as_f64().unwrap() < 0.0);
+        let groups = vrm["blendShapeMaster"]["blendShapeGroups"]
+            .as_array()
+            .unwrap();
+        for preset in [
+            "a", "blink_l", "joy", "sorrow", "fun", "lookleft", "neutral",
+        ] {
+            assert!(groups.iter().any(|g| g["presetName"] == preset), "{preset}");
+        }
     }
 
     #[test]

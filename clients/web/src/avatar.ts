@@ -77,6 +77,19 @@ export function readPose(avatar: LoadedAvatar): { bones: Record<string, Quat>; e
   return { bones, expressions };
 }
 
+/** Where each bone of the rendered (raw) skeleton is, in world space, metres: independent of the
+ * VRM version, so two avatars of the same shape can be compared. */
+export function boneWorldPositions(avatar: LoadedAvatar): Record<string, Vec3> {
+  const out: Record<string, Vec3> = {};
+  const p = new THREE.Vector3();
+  avatar.vrm.scene.updateMatrixWorld(true);
+  for (const name of BONES) {
+    const node = avatar.vrm.humanoid.getRawBoneNode(name as VRMHumanBoneName);
+    if (node) out[name] = node.getWorldPosition(p).toArray() as Vec3;
+  }
+  return out;
+}
+
 /** Bones and expressions the avatar has (for tests and the debug overlay). */
 export function describeAvatar(avatar: LoadedAvatar): { bones: string[]; expressions: string[]; vrmVersion: string } {
   const { vrm } = avatar;

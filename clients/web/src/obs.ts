@@ -11,7 +11,8 @@
 
 import * as THREE from "three";
 import {
-  type LoadedAvatar, applyPose, describeAvatar, loadAvatarFromBytes, loadAvatarFromUrl, placeCamera, readPose,
+  type LoadedAvatar, applyPose, boneWorldPositions, describeAvatar, loadAvatarFromBytes, loadAvatarFromUrl,
+  placeCamera, readPose,
 } from "./avatar";
 import { ServerClock, localNowMs } from "./clock";
 import { type PoseFeed, type TransportKind, connect } from "./transport";
@@ -168,6 +169,8 @@ window.kagura = {
   get framesReceived() { return state.framesReceived; },
   get newestSeq() { return state.newest?.seq ?? null; },
   avatar: () => (state.avatar ? describeAvatar(state.avatar) : null),
+  /** World positions of the rendered skeleton's bones (metres), whatever the VRM version. */
+  boneWorldPositions: () => (state.avatar ? boneWorldPositions(state.avatar) : null),
   /** Per-frame capture/arrival/apply times on the server's clock (µs), newest last. */
   timings: () => state.timings.slice(),
   clock: () => ({ offsetMs: clock.offsetMs, rttMs: clock.rttMs, localNowMs: localNowMs() }),
