@@ -3,8 +3,7 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use glam::{EulerRot, Quat, Vec3};
-use kagura_protocol::{Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform};
+use kagura_protocol::{PerformerId, PoseFrame};
 
 /// Microseconds since the first call in this process: one monotonic clock shared by senders and
 /// receivers, so latencies need no clock sync.
@@ -13,38 +12,15 @@ pub fn bench_now_us() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
-/// A full pose (55 bones, root, hips, every expression: VRM presets and 52 ARKit) whose frame
-/// `index` is recoverable from the root's z position (1 cm per index).
+/// The end-to-end tests' full pose (55 bones, root, hips, every expression) for `performer`;
+/// its frame `index` is recoverable with [`pose_index`].
 pub fn bench_pose(performer: PerformerId, index: u32) -> PoseFrame {
-    let t = index as f32 / 120.0;
-    let mut f = PoseFrame::new(performer);
-    f.root = Some(RootTransform {
-        position: Vec3::new(0.0, 0.0, index as f32 * 0.01),
-        rotation: Quat::IDENTITY,
-    });
-    f.hips_position = Some(Vec3::new(0.02 * t.sin(), 0.93, 0.0));
-    for (i, bone) in HumanoidBone::ALL.into_iter().enumerate() {
-        let k = i as f32;
-        f.set_bone(
-            bone,
-            Quat::from_euler(
-                EulerRot::YXZ,
-                0.5 * (t + k).sin(),
-                0.3 * (t * 1.3 + k).cos(),
-                0.2 * (t + 2.0 * k).sin(),
-            ),
-        );
-    }
-    for (i, e) in Expression::ALL.into_iter().enumerate() {
-        f.set_expression(e, 0.5 + 0.5 * (t * 2.0 + i as f32).sin());
-    }
-    f
+    let mut frame = kagura_tests::test_pose(index);
+    frame.performer = performer;
+    frame
 }
 
-/// The index [`bench_pose`] put in a frame.
-pub fn pose_index(frame: &PoseFrame) -> Option<u32> {
-    frame.root.map(|r| (r.position.z / 0.01).round() as u32)
-}
+pub use kagura_tests::pose_index;
 
 /// Latency samples in µs, summarised as percentiles.
 #[derive(Default)]

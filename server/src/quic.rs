@@ -114,14 +114,7 @@ async fn subscribe(
         } => {
             let reason =
                 format!("control version {control_version}, server speaks {CONTROL_VERSION}");
-            write_control(
-                &mut send,
-                &ServerMessage::Refused {
-                    reason: reason.clone(),
-                },
-            )
-            .await?;
-            bail!(reason);
+            return Err(refuse(&mut send, reason).await);
         }
         other => bail!("expected Hello, got {other:?}"),
     };
@@ -133,15 +126,7 @@ async fn subscribe(
             let mut ids = Vec::new();
             for name in names {
                 let Some(id) = bus.id_of(&name) else {
-                    let reason = format!("no performer named {name:?}");
-                    write_control(
-                        &mut send,
-                        &ServerMessage::Refused {
-                            reason: reason.clone(),
-                        },
-                    )
-                    .await?;
-                    bail!(reason);
+                    return Err(refuse(&mut send, format!("no performer named {name:?}")).await);
                 };
                 ids.push(id);
             }
@@ -164,6 +149,18 @@ async fn subscribe(
     };
     write_control(&mut send, &ServerMessage::Info(info)).await?;
     Ok((client, performers, (send, recv)))
+}
+
+/// Tells the client why it is refused (best effort) and returns the reason as an error.
+async fn refuse(send: &mut quinn::SendStream, reason: String) -> anyhow::Error {
+    let _ = write_control(
+        send,
+        &ServerMessage::Refused {
+            reason: reason.clone(),
+        },
+    )
+    .await;
+    anyhow::anyhow!(reason)
 }
 
 /// A subscriber's connection as a bus sink for one performer.

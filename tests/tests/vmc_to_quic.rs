@@ -282,3 +282,24 @@ async fn a_stalled_or_vanished_subscriber_does_not_delay_another() {
         "{sent:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_to_an_unknown_performer_is_refused_with_a_reason() {
+    let server = start_server(test_config("refused")).await.unwrap();
+    let err = subscribe(&server, Subscription::Named(vec!["nobody".into()]))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("no performer named \"nobody\""),
+        "{err:#}"
+    );
+    // A wrong fingerprint is refused by the client before anything is sent.
+    let addr = std::net::SocketAddr::new(LOCALHOST, server.quic_addr.port());
+    let wrong = kagura_client::Fingerprint([7; 32]);
+    assert!(
+        kagura_client::Subscriber::connect(addr, wrong, Subscription::All, "t")
+            .await
+            .is_err()
+    );
+}
