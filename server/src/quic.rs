@@ -69,10 +69,17 @@ async fn serve_subscriber(
     status: Arc<ServerStatus>,
 ) -> anyhow::Result<()> {
     let connection = incoming.await.context("QUIC handshake")?;
-    let (client, performers, mut control) =
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, subscribe(&connection, &bus))
-            .await
-            .context("no subscription within the handshake timeout")??;
+    let subscribed = tokio::time::timeout(HANDSHAKE_TIMEOUT, subscribe(&connection, &bus))
+        .await
+        .context("no subscription within the handshake timeout")?;
+    let (client, performers, mut control) = match subscribed {
+        Ok(subscribed) => subscribed,
+        Err(e) => {
+            // Let the client read why before the connection goes.
+            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection.closed()).await;
+            return Err(e);
+        }
+    };
 
     let names = performers
         .iter()
