@@ -83,7 +83,7 @@ mod tests {
         let noisy = |i: u64| {
             let mut f = PoseFrame::new(PerformerId(0));
             f.capture_us = 1_000_000 + i * 16_667;
-            let wobble = if i % 2 == 0 { 0.02 } else { -0.02 };
+            let wobble = if i.is_multiple_of(2) { 0.02 } else { -0.02 };
             f.set_bone(HumanoidBone::Head, Quat::from_rotation_y(wobble));
             f.set_expression(Expression::Aa, 0.5 + wobble);
             f
