@@ -3,6 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kagura_benches::bench_pose;
+use kagura_calibration::filter::{FilterSettings, PoseFilter, SourceKind};
 use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
 use kagura_protocol::{PerformerId, wire};
 use std::hint::black_box;

@@ -81,9 +81,9 @@ impl FilterSettings {
         match kind {
             SourceKind::Vmc => FilterSettings {
                 enabled: true,
-                head: OneEuroParams::new(1.0, 0.6),
+                head: OneEuroParams::new(0.6, 1.5),
                 spine: OneEuroParams::new(0.8, 0.4),
-                arms: OneEuroParams::new(1.0, 0.7),
+                arms: OneEuroParams::new(0.5, 0.8),
                 fingers: OneEuroParams::new(1.5, 0.8),
                 legs: OneEuroParams::new(0.8, 0.5),
                 position: OneEuroParams::new(1.0, 2.0),
@@ -92,9 +92,9 @@ impl FilterSettings {
             },
             SourceKind::Demo => FilterSettings {
                 enabled: true,
-                head: OneEuroParams::new(5.0, 1.0),
+                head: OneEuroParams::new(0.6, 1.5),
                 spine: OneEuroParams::new(5.0, 1.0),
-                arms: OneEuroParams::new(5.0, 1.0),
+                arms: OneEuroParams::new(0.5, 0.8),
                 fingers: OneEuroParams::new(5.0, 1.0),
                 legs: OneEuroParams::new(5.0, 1.0),
                 position: OneEuroParams::new(5.0, 1.0),

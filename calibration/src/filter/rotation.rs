@@ -156,7 +156,12 @@ mod tests {
         let mut f = OneEuroRotationFilter::default();
         let start = Quat::from_rotation_y(0.3);
         for i in 0..30u64 {
-            let out = f.filter(if i.is_multiple_of(2) { start } else { -start }, i * 16_667, &P, 0);
+            let out = f.filter(
+                if i.is_multiple_of(2) { start } else { -start },
+                i * 16_667,
+                &P,
+                0,
+            );
             assert!(rotation_error_degrees(out, start) < 1e-3);
         }
         let end = Quat::from_rotation_y(1.2);
