@@ -37,6 +37,19 @@ fn per_frame_cost(c: &mut Criterion) {
     c.bench_function("wire_decode_full_frame", |b| {
         b.iter(|| black_box(wire::decode(black_box(&encoded))))
     });
+    c.bench_function("pose_filter_8_performers (full frames, VMC preset)", |b| {
+        let settings = FilterSettings::for_source(SourceKind::Vmc);
+        let mut filters: Vec<PoseFilter> = (0..8).map(|_| PoseFilter::default()).collect();
+        let mut frames: Vec<_> = (0..8u16).map(|p| bench_pose(PerformerId(p), 100)).collect();
+        let mut t = 1_000_000u64;
+        b.iter(|| {
+            t += 16_667;
+            for (filter, frame) in filters.iter_mut().zip(&mut frames) {
+                frame.capture_us = t;
+                filter.apply(black_box(frame), &settings);
+            }
+        })
+    });
 }
 
 criterion_group!(benches, per_frame_cost);
