@@ -120,6 +120,7 @@ fn main() {
             port: 0,
             performer: Some("bench".into()),
             senders: vec![],
+            filter: false,
         }],
         ..Config::default()
     };

@@ -145,11 +145,13 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
                 port: 0,
                 performer: Some(format!("p{p}")),
                 senders: vec![],
+                filter: false,
             })
             .collect(),
         demo_performer: None,
         avatar: None,
         avatars: Default::default(),
+        filters: Default::default(),
     };
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
     let (quic, fingerprint, targets) = (

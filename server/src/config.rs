@@ -26,6 +26,29 @@ pub struct Config {
     pub avatar: Option<PathBuf>,
     /// Avatars by performer name.
     pub avatars: std::collections::BTreeMap<String, PathBuf>,
+    /// Pose filtering (One Euro), on by default with a preset per kind of source.
+    pub filters: FiltersConfig,
+}
+
+/// `[filters]`: `enabled = false` turns filtering off everywhere (like `--no-filter`);
+/// `[filters.vmc]` and `[filters.demo]` override that kind's preset, naming only what changes,
+/// e.g. `head = { min_cutoff_hz = 0.8 }` or `predict_us = 8000`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FiltersConfig {
+    pub enabled: bool,
+    pub vmc: Option<toml::Table>,
+    pub demo: Option<toml::Table>,
+}
+
+impl Default for FiltersConfig {
+    fn default() -> Self {
+        FiltersConfig {
+            enabled: true,
+            vmc: None,
+            demo: None,
+        }
+    }
 }
 
 /// One VMC listening port and who performs on it.
@@ -40,6 +63,13 @@ pub struct VmcSourceConfig {
     /// ignored and counted.
     #[serde(default)]
     pub senders: Vec<VmcSenderConfig>,
+    /// Filter this source's frames (default true; `[filters]` decides how).
+    #[serde(default = "yes")]
+    pub filter: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A sender, matched by IP address (any port) or by `IP:port`.
@@ -68,10 +98,12 @@ impl Default for Config {
                 port: DEFAULT_VMC_PORT,
                 performer: Some(DEFAULT_PERFORMER.into()),
                 senders: Vec::new(),
+                filter: true,
             }],
             demo_performer: None,
             avatar: None,
             avatars: Default::default(),
+            filters: FiltersConfig::default(),
         }
     }
 }
@@ -111,6 +143,24 @@ impl Config {
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("parsing config file {}", path.display()))?;
         Ok(config)
+    }
+
+    /// The filter settings in force at start: presets, then the config's overrides.
+    pub fn filter_control(&self) -> anyhow::Result<crate::filters::FilterControl> {
+        use kagura_calibration::filter::SourceKind;
+        let control = crate::filters::FilterControl::new(!self.filters.enabled);
+        for (kind, table) in [
+            (SourceKind::Vmc, &self.filters.vmc),
+            (SourceKind::Demo, &self.filters.demo),
+        ] {
+            if let Some(table) = table {
+                let patch = serde_json::to_value(table)?;
+                control
+                    .update(kind, &patch)
+                    .with_context(|| format!("config [filters.{kind:?}]"))?;
+            }
+        }
+        Ok(control)
     }
 
     /// Reads the configured avatar files; the bundled mannequin stands in where none is given.

@@ -8,6 +8,7 @@
 //! | `GET /healthz`, `GET /api/status`, `GET /api/time` | health, status JSON, server clock |
 //! | `POST /api/webrtc/{performer}` | SDP offer in, SDP answer out (WHEP-style) |
 //! | `GET /ws?performer=NAME` | WebSocket fallback carrying the same frames |
+//! | `GET /api/filters`, `PUT /api/filters/{vmc,demo}` | filter settings; PUT takes a partial JSON object |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,13 +18,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kagura_protocol::PerformerId;
 use serde::Deserialize;
 
 use crate::bus::PoseBus;
 use crate::clock::now_us;
+use crate::filters::{FilterControl, source_kind};
 use crate::status::{ServerStatus, StatusReport};
 use crate::webrtc::WebRtcEgress;
 
@@ -44,6 +46,7 @@ struct AppState {
     status: Arc<ServerStatus>,
     webrtc: Arc<WebRtcEgress>,
     avatars: Arc<Avatars>,
+    filters: Arc<FilterControl>,
 }
 
 pub fn router(
@@ -51,6 +54,7 @@ pub fn router(
     status: Arc<ServerStatus>,
     webrtc: Arc<WebRtcEgress>,
     avatars: Arc<Avatars>,
+    filters: Arc<FilterControl>,
 ) -> Router {
     Router::new()
         .route(
@@ -72,11 +76,17 @@ pub fn router(
         )
         .route("/api/webrtc/{performer}", post(webrtc_offer))
         .route("/ws", get(websocket))
+        .route(
+            "/api/filters",
+            get(|State(state): State<AppState>| async move { Json(state.filters.all()) }),
+        )
+        .route("/api/filters/{kind}", put(update_filters))
         .with_state(AppState {
             bus,
             status,
             webrtc,
             avatars,
+            filters,
         })
 }
 
@@ -149,6 +159,18 @@ async fn webrtc_offer(
             answer,
         )
             .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
+    }
+}
+
+async fn update_filters(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    Json(patch): Json<serde_json::Value>,
+) -> Response {
+    let updated = source_kind(&kind).and_then(|kind| state.filters.update(kind, &patch));
+    match updated {
+        Ok(settings) => Json(settings).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
     }
 }

@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod filters;
 pub mod http;
 pub mod identity;
 pub mod quic;
@@ -47,6 +48,7 @@ impl Server {
         };
         let identity = identity::load_or_create(&data_dir)?;
         let bus = Arc::new(PoseBus::new(&config.performer_names()?));
+        let filters = Arc::new(config.filter_control()?);
         let status = Arc::new(ServerStatus::new(clock::now_us()));
         let mut tasks = JoinSet::new();
 
@@ -54,7 +56,7 @@ impl Server {
         for source in &config.vmc {
             let source = sources::vmc::VmcSource::bind(config.bind, source, &bus, &status).await?;
             vmc_addrs.push(source.local_addr()?);
-            tasks.spawn(source.run(bus.clone()));
+            tasks.spawn(source.run(bus.clone(), filters.clone()));
         }
         if let Some(name) = &config.demo_performer {
             let id = bus
@@ -65,6 +67,7 @@ impl Server {
                 name.clone(),
                 bus.clone(),
                 status.clone(),
+                filters.clone(),
             ));
         }
 
@@ -89,6 +92,7 @@ impl Server {
             status.clone(),
             webrtc,
             Arc::new(config.load_avatars()?),
+            filters,
         )
         .into_make_service_with_connect_info::<SocketAddr>();
         tasks.spawn(async move {

@@ -35,6 +35,8 @@ pub struct StreamStatus {
     pub last_sender: Option<SocketAddr>,
     pub frames: RateMeter,
     pub vmc: Option<(VmcStats, VmcSenderStatus)>,
+    /// Whether this stream's frames go through the pose filter.
+    pub filtered: bool,
 }
 
 /// One connected subscriber. Counters are updated by its forwarding tasks without locks.
@@ -105,6 +107,7 @@ impl ServerStatus {
                         last_sender: st.last_sender,
                         frame_rate_hz: st.frames.rate_hz(now_us),
                         last_seen_ms_ago: age_ms(st.frames.last_event_us()),
+                        filtered: st.filtered,
                         counters: st.vmc.map(|v| v.0),
                         sender: st.vmc.map(|v| v.1),
                     })
@@ -197,6 +200,7 @@ pub struct StreamReport {
     pub last_sender: Option<SocketAddr>,
     pub frame_rate_hz: f64,
     pub last_seen_ms_ago: Option<f64>,
+    pub filtered: bool,
     pub counters: Option<VmcStats>,
     pub sender: Option<VmcSenderStatus>,
 }

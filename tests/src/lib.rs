@@ -40,10 +40,12 @@ pub fn test_config(tag: &str) -> Config {
             port: 0,
             performer: Some("main".into()),
             senders: vec![],
+            filter: false,
         }],
         demo_performer: None,
         avatar: None,
         avatars: Default::default(),
+        filters: Default::default(),
     }
 }
 
@@ -136,9 +138,23 @@ pub async fn http_get_bytes(addr: SocketAddr, path: &str) -> anyhow::Result<Vec<
 }
 
 async fn http_get_raw(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    http_request(addr, "GET", path, None).await
+}
+
+/// One HTTP/1.1 request (`body`: a JSON document); returns the status code and body bytes.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let addr = SocketAddr::new(LOCALHOST, addr.port());
     let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;

@@ -114,6 +114,7 @@ async fn bad_packets_are_counted_and_the_good_stream_keeps_flowing() {
             address: guest_ip.to_string(),
             performer: "guest".into(),
         }],
+        filter: false,
     });
     let server = start_server(config).await.unwrap();
     let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();

@@ -43,7 +43,7 @@ impl BoneGroup {
 }
 
 /// The kinds of source, each with its own default filtering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// VMC senders: often webcam or phone trackers that smooth a little themselves.

@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Avatar (.vrm, VRM 0.x or 1.0) served to the browser page instead of the bundled one.
     #[arg(long)]
     avatar: Option<PathBuf>,
+    /// Turn pose filtering off for every source (frames pass through as received).
+    #[arg(long)]
+    no_filter: bool,
 }
 
 #[derive(clap::Args)]
@@ -67,6 +70,9 @@ impl ServeArgs {
         }
         if let Some(avatar) = self.avatar {
             config.avatar = Some(avatar);
+        }
+        if self.no_filter {
+            config.filters.enabled = false;
         }
         Ok(config)
     }

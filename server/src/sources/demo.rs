@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kagura_calibration::filter::{PoseFilter, SourceKind};
 use kagura_capture::demo::DemoPerformer;
 use kagura_protocol::PerformerId;
 use tokio::time::MissedTickBehavior;
 
 use crate::bus::PoseBus;
 use crate::clock::now_us;
+use crate::filters::FilterControl;
 use crate::rate::RateMeter;
 use crate::status::{ServerStatus, SourceStatus, StreamStatus, lock};
 
@@ -20,6 +22,7 @@ pub async fn run(
     name: String,
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
+    filters: Arc<FilterControl>,
 ) {
     let status = status.add_source(SourceStatus {
         kind: "demo",
@@ -30,15 +33,19 @@ pub async fn run(
             last_sender: None,
             frames: RateMeter::default(),
             vmc: None,
+            filtered: true,
         }],
     });
     let mut demo = DemoPerformer::new(performer);
+    let mut filter = PoseFilter::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / DEMO_RATE_HZ);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
         let now = now_us();
-        bus.publish(&demo.frame_at(now), now);
+        let mut frame = demo.frame_at(now);
+        filter.apply(&mut frame, &filters.get(SourceKind::Demo));
+        bus.publish(&frame, now);
         lock(&status).streams[0].frames.record(now);
     }
 }

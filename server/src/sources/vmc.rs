@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use kagura_calibration::filter::{PoseFilter, SourceKind};
 use kagura_capture::vmc::VmcDecoder;
 use kagura_protocol::PoseFrame;
 use tokio::net::UdpSocket;
@@ -10,6 +11,7 @@ use tokio::net::UdpSocket;
 use crate::bus::PoseBus;
 use crate::clock::now_us;
 use crate::config::{SenderMatch, VmcSourceConfig};
+use crate::filters::FilterControl;
 use crate::rate::RateMeter;
 use crate::status::{ServerStatus, SourceStatus, StreamStatus, lock};
 
@@ -35,6 +37,8 @@ pub struct VmcSource {
     socket: UdpSocket,
     routes: Routes,
     decoders: Vec<VmcDecoder>,
+    /// One filter per performer (stream), when this source is filtered.
+    pose_filters: Option<Vec<PoseFilter>>,
     status: Arc<Mutex<SourceStatus>>,
 }
 
@@ -87,13 +91,18 @@ impl VmcSource {
                     last_sender: None,
                     frames: RateMeter::default(),
                     vmc: None,
+                    filtered: config.filter,
                 })
                 .collect(),
         });
+        let pose_filters = config
+            .filter
+            .then(|| vec![PoseFilter::default(); decoders.len()]);
         Ok(VmcSource {
             socket,
             routes,
             decoders,
+            pose_filters,
             status,
         })
     }
@@ -104,7 +113,7 @@ impl VmcSource {
 
     /// Receives until the socket fails. Every datagram is decoded as it arrives and each whole
     /// frame published at once: there is no buffering between the socket and the bus.
-    pub async fn run(mut self, bus: Arc<PoseBus>) {
+    pub async fn run(mut self, bus: Arc<PoseBus>, filters: Arc<FilterControl>) {
         // Large enough for any UDP datagram, so oversized ones are seen and counted.
         let mut buf = vec![0u8; 65536];
         let mut frames: Vec<PoseFrame> = Vec::new();
@@ -124,6 +133,14 @@ impl VmcSource {
             };
             let decoder = &mut self.decoders[stream];
             decoder.handle_datagram(&buf[..len], now, &mut frames);
+            if let Some(pose_filters) = &mut self.pose_filters
+                && !frames.is_empty()
+            {
+                let settings = filters.get(SourceKind::Vmc);
+                for frame in &mut frames {
+                    pose_filters[stream].apply(frame, &settings);
+                }
+            }
             for frame in &frames {
                 bus.publish(frame, now);
             }
