@@ -5,3 +5,4 @@
 //! Architecture invariant: no sockets, tasks or clocks; time is the frame's `capture_us`.
 
 pub mod filter;
+pub mod retarget;

@@ -292,3 +292,19 @@ mod tests {
         }
     }
 }
+
+/// Serialized as its VRM 1.0 name.
+impl serde::Serialize for HumanoidBone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.vrm1_name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HumanoidBone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        HumanoidBone::from_vrm1_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!("{name:?} is not a VRM 1.0 humanoid bone"))
+        })
+    }
+}

@@ -246,3 +246,18 @@ mod tests {
         assert_eq!(Expression::from_vmc_name("MyCustomShape"), None);
     }
 }
+
+/// Serialized as its VRM 1.0 preset or ARKit name.
+impl serde::Serialize for Expression {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Expression {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Expression::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a known expression")))
+    }
+}
