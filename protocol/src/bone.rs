@@ -224,6 +224,22 @@ impl std::fmt::Display for HumanoidBone {
     }
 }
 
+/// Serialized as its VRM 1.0 name.
+impl serde::Serialize for HumanoidBone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.vrm1_name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HumanoidBone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        HumanoidBone::from_vrm1_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!("{name:?} is not a VRM 1.0 humanoid bone"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,21 +306,5 @@ mod tests {
             let capitalised = vrm0[..1].to_uppercase() + &vrm0[1..];
             assert_eq!(bone.unity_name(), capitalised);
         }
-    }
-}
-
-/// Serialized as its VRM 1.0 name.
-impl serde::Serialize for HumanoidBone {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.vrm1_name())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for HumanoidBone {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        HumanoidBone::from_vrm1_name(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!("{name:?} is not a VRM 1.0 humanoid bone"))
-        })
     }
 }

@@ -202,6 +202,21 @@ impl std::fmt::Display for Expression {
     }
 }
 
+/// Serialized as its VRM 1.0 preset or ARKit name.
+impl serde::Serialize for Expression {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Expression {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Expression::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a known expression")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,20 +259,5 @@ mod tests {
             Some(Expression::JawOpen)
         );
         assert_eq!(Expression::from_vmc_name("MyCustomShape"), None);
-    }
-}
-
-/// Serialized as its VRM 1.0 preset or ARKit name.
-impl serde::Serialize for Expression {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Expression {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Expression::from_name(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a known expression")))
     }
 }
