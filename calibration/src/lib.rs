@@ -5,4 +5,5 @@
 //! Architecture invariant: no sockets, tasks or clocks; time is the frame's `capture_us`.
 
 pub mod filter;
+pub mod procedures;
 pub mod retarget;

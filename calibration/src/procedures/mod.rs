@@ -1,0 +1,17 @@
+//! Calibration procedures, by what the performer does: hold a reference pose (mounting / pose
+//! offsets), face forward (yaw), give their height (proportions), rest or stretch their face.
+
+mod average;
+mod face;
+mod mounting;
+mod profile;
+mod reference;
+
+pub use average::average_rotation;
+pub use face::{ChannelRange, FaceCalibration, FaceCapture, FaceCaptureKind};
+pub use mounting::{MountingCapture, Space, bone_from_sensor};
+pub use profile::{
+    AVATAR_HIPS_HEIGHT_M, CalibrationCapture, CalibrationError, CalibrationKind,
+    HIPS_HEIGHT_PER_HEIGHT, PerformerCalibration, heading,
+};
+pub use reference::{A_POSE_ARM_DROP_DEG, ReferencePose};

@@ -1,0 +1,282 @@
+//! [`PerformerCalibration`]: everything calibrated about one performer, applied to each of their
+//! raw frames; and [`CalibrationCapture`], the procedure that measures it from raw frames.
+//! Serializable: the server keeps one file per performer.
+
+use std::collections::BTreeMap;
+
+use glam::{Quat, Vec3};
+use kagura_protocol::{HumanoidBone, PoseFrame};
+use serde::{Deserialize, Serialize};
+
+use super::average::average_rotation;
+use super::face::{FaceCalibration, FaceCapture, FaceCaptureKind};
+use super::mounting::MountingCapture;
+use super::reference::ReferencePose;
+
+/// Hips height as a fraction of standing height (anthropometric average).
+pub const HIPS_HEIGHT_PER_HEIGHT: f32 = 0.53;
+/// The avatar's standing hips height, metres (Kagura's mannequin).
+pub const AVATAR_HIPS_HEIGHT_M: f32 = 0.95;
+
+/// One performer's calibration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PerformerCalibration {
+    /// Per-bone corrections from a pose capture: each local rotation `L` becomes `L · M`.
+    pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
+    /// Heading correction about +Y, radians, applied to the whole body (hips and root).
+    pub yaw_rad: f32,
+    /// The performer's standing height, metres: scales the hips' translation to the avatar.
+    pub height_m: Option<f32>,
+    pub face: FaceCalibration,
+}
+
+impl PerformerCalibration {
+    /// Applies the calibration to a raw frame, in place.
+    pub fn apply(&self, frame: &mut PoseFrame) {
+        for (bone, offset) in &self.pose_offsets {
+            if let Some(q) = frame.bone(*bone) {
+                frame.set_bone(*bone, (q * *offset).normalize());
+            }
+        }
+        if self.yaw_rad != 0.0 {
+            let yaw = Quat::from_rotation_y(self.yaw_rad);
+            if let Some(hips) = frame.bone(HumanoidBone::Hips) {
+                frame.set_bone(HumanoidBone::Hips, (yaw * hips).normalize());
+            }
+            if let Some(p) = frame.hips_position {
+                frame.hips_position = Some(yaw * p);
+            }
+        }
+        if let (Some(height), Some(p)) = (self.height_m, frame.hips_position) {
+            let scale = AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * height);
+            frame.hips_position = Some(p * scale);
+        }
+        self.face.apply(frame);
+    }
+}
+
+/// What to calibrate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CalibrationKind {
+    /// Hold a T-pose: per-bone offsets so that it reads as the exact T-pose (and faces +Z).
+    TPose,
+    /// Hold an A-pose (upper arms 45° down): as `TPose`, for performers who cannot hold arms up.
+    APose,
+    /// Face forward, any pose: a heading reset.
+    Yaw,
+    /// Forget everything calibrated.
+    Reset,
+    /// Rest the face: each channel's neutral.
+    FaceNeutral,
+    /// Pull every face: each channel's maximum.
+    FaceRange,
+    /// Body proportions from standing height, metres (no capture).
+    Height { height_m: f32 },
+}
+
+impl CalibrationKind {
+    /// Whether the kind measures anything from frames (the others apply at once).
+    pub fn captures(&self) -> bool {
+        !matches!(
+            self,
+            CalibrationKind::Reset | CalibrationKind::Height { .. }
+        )
+    }
+}
+
+/// A calibration in progress: fed the performer's raw frames while they hold still.
+#[derive(Clone, Debug)]
+pub struct CalibrationCapture {
+    kind: CalibrationKind,
+    pose: Option<MountingCapture>,
+    face: Option<FaceCapture>,
+    headings: Vec<Quat>,
+    frames: usize,
+}
+
+/// Why a capture produced no calibration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CalibrationError {
+    #[error("no frames arrived from the performer during the capture")]
+    NoFrames,
+    #[error("the performer's frames carried nothing this calibration needs")]
+    NothingToMeasure,
+    #[error("height {0} m is outside 0.5–2.5 m")]
+    BadHeight(String),
+}
+
+impl CalibrationCapture {
+    pub fn new(kind: CalibrationKind) -> Self {
+        let pose = match kind {
+            CalibrationKind::TPose => Some(MountingCapture::of_locals(ReferencePose::TPose)),
+            CalibrationKind::APose => Some(MountingCapture::of_locals(ReferencePose::APose)),
+            _ => None,
+        };
+        let face = match kind {
+            CalibrationKind::FaceNeutral => Some(FaceCapture::new(FaceCaptureKind::Neutral)),
+            CalibrationKind::FaceRange => Some(FaceCapture::new(FaceCaptureKind::Range)),
+            _ => None,
+        };
+        CalibrationCapture {
+            kind,
+            pose,
+            face,
+            headings: Vec::new(),
+            frames: 0,
+        }
+    }
+
+    pub fn kind(&self) -> CalibrationKind {
+        self.kind
+    }
+
+    /// Feeds one raw (uncalibrated) frame.
+    pub fn add(&mut self, raw: &PoseFrame) {
+        self.frames += 1;
+        if let Some(pose) = &mut self.pose {
+            for (bone, q) in raw.bones() {
+                pose.add(bone, q);
+            }
+        }
+        if let Some(face) = &mut self.face {
+            face.add(raw);
+        }
+        if self.kind == CalibrationKind::Yaw
+            && let Some(hips) = raw.bone(HumanoidBone::Hips)
+            && self.headings.len() < 4096
+        {
+            self.headings.push(hips);
+        }
+    }
+
+    /// The calibration that results from `current` and this capture.
+    pub fn finish(
+        &self,
+        current: &PerformerCalibration,
+    ) -> Result<PerformerCalibration, CalibrationError> {
+        let mut out = current.clone();
+        match self.kind {
+            CalibrationKind::Reset => return Ok(PerformerCalibration::default()),
+            CalibrationKind::Height { height_m } => {
+                if !(0.5..=2.5).contains(&height_m) {
+                    return Err(CalibrationError::BadHeight(height_m.to_string()));
+                }
+                out.height_m = Some(height_m);
+                return Ok(out);
+            }
+            _ if self.frames == 0 => return Err(CalibrationError::NoFrames),
+            CalibrationKind::TPose | CalibrationKind::APose => {
+                let offsets = self
+                    .pose
+                    .as_ref()
+                    .map(MountingCapture::finish)
+                    .unwrap_or_default();
+                if offsets.is_empty() {
+                    return Err(CalibrationError::NothingToMeasure);
+                }
+                out.pose_offsets = offsets;
+                // The pose capture also squares the performer to +Z.
+                out.yaw_rad = 0.0;
+            }
+            CalibrationKind::Yaw => {
+                let facing = average_rotation(self.headings.iter().copied())
+                    .ok_or(CalibrationError::NothingToMeasure)?;
+                // Heading of the raw hips after the pose offsets already in force.
+                let offset = current
+                    .pose_offsets
+                    .get(&HumanoidBone::Hips)
+                    .copied()
+                    .unwrap_or(Quat::IDENTITY);
+                out.yaw_rad = -heading(facing * offset);
+            }
+            CalibrationKind::FaceNeutral | CalibrationKind::FaceRange => {
+                let face = self
+                    .face
+                    .as_ref()
+                    .ok_or(CalibrationError::NothingToMeasure)?;
+                out.face = face.finish(&current.face);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The heading of a rotation: where it turns +Z, as an angle about +Y (radians, towards +X).
+pub fn heading(q: Quat) -> f32 {
+    let forward = q * Vec3::Z;
+    forward.x.atan2(forward.z)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kagura_protocol::{Expression, PerformerId, rotation_error_degrees};
+
+    fn frame(hips: Quat, left_arm: Quat, aa: f32) -> PoseFrame {
+        let mut f = PoseFrame::new(PerformerId(0));
+        f.set_bone(HumanoidBone::Hips, hips);
+        f.set_bone(HumanoidBone::LeftUpperArm, left_arm);
+        f.hips_position = Some(Vec3::new(0.0, 0.9, 0.1));
+        f.set_expression(Expression::Aa, aa);
+        f
+    }
+
+    #[test]
+    fn t_pose_yaw_height_face_and_reset() {
+        let turned = Quat::from_rotation_y(0.6);
+        let sloppy_arm = Quat::from_rotation_z(-0.2);
+        // A sloppy T-pose, turned away: afterwards it reads as the exact T-pose facing +Z.
+        let mut capture = CalibrationCapture::new(CalibrationKind::TPose);
+        capture.add(&frame(turned, sloppy_arm, 0.2));
+        let mut calibration = capture.finish(&PerformerCalibration::default()).unwrap();
+        let mut f = frame(turned, sloppy_arm, 0.2);
+        calibration.apply(&mut f);
+        assert!(rotation_error_degrees(f.bone(HumanoidBone::Hips).unwrap(), Quat::IDENTITY) < 1e-3);
+        assert!(
+            rotation_error_degrees(f.bone(HumanoidBone::LeftUpperArm).unwrap(), Quat::IDENTITY)
+                < 1e-3
+        );
+
+        // The performer drifts 0.3 rad; a yaw reset while they face forward removes it.
+        let drifted = Quat::from_rotation_y(0.9);
+        let mut capture = CalibrationCapture::new(CalibrationKind::Yaw);
+        capture.add(&frame(drifted, sloppy_arm, 0.2));
+        calibration = capture.finish(&calibration).unwrap();
+        let mut f = frame(drifted, sloppy_arm, 0.2);
+        calibration.apply(&mut f);
+        assert!(heading(f.bone(HumanoidBone::Hips).unwrap()).abs() < 1e-4);
+
+        calibration = CalibrationCapture::new(CalibrationKind::Height { height_m: 1.5 })
+            .finish(&calibration)
+            .unwrap();
+        let mut f = frame(drifted, sloppy_arm, 0.2);
+        calibration.apply(&mut f);
+        let scale = AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * 1.5);
+        assert!((f.hips_position.unwrap().y - 0.9 * scale).abs() < 1e-5);
+
+        let mut capture = CalibrationCapture::new(CalibrationKind::FaceNeutral);
+        capture.add(&frame(drifted, sloppy_arm, 0.2));
+        calibration = capture.finish(&calibration).unwrap();
+        let mut f = frame(drifted, sloppy_arm, 0.2);
+        calibration.apply(&mut f);
+        assert_eq!(f.expression(Expression::Aa), Some(0.0));
+
+        assert!(
+            CalibrationCapture::new(CalibrationKind::TPose)
+                .finish(&calibration)
+                .is_err(),
+            "no frames"
+        );
+        let reset = CalibrationCapture::new(CalibrationKind::Reset)
+            .finish(&calibration)
+            .unwrap();
+        assert_eq!(reset, PerformerCalibration::default());
+        let json = serde_json::to_string(&calibration).unwrap();
+        assert_eq!(
+            serde_json::from_str::<PerformerCalibration>(&json).unwrap(),
+            calibration
+        );
+    }
+}
