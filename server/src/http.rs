@@ -9,6 +9,8 @@
 //! | `POST /api/webrtc/{performer}` | SDP offer in, SDP answer out (WHEP-style) |
 //! | `GET /ws?performer=NAME` | WebSocket fallback carrying the same frames |
 //! | `GET /api/filters`, `PUT /api/filters/{vmc,demo}` | filter settings; PUT takes a partial JSON object |
+//! | `GET /api/performers/{name}/calibration` | the performer's calibration |
+//! | `POST /api/performers/{name}/calibrate` | run one (`{"kind": "t_pose", "countdown_s": 3, "duration_s": 1}`); answers when done |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use kagura_protocol::PerformerId;
 use serde::Deserialize;
 
 use crate::bus::PoseBus;
+use crate::calibrations::{Calibrations, MAX_SECONDS};
 use crate::clock::now_us;
 use crate::filters::{FilterControl, source_kind};
 use crate::status::{ServerStatus, StatusReport};
@@ -47,6 +50,7 @@ struct AppState {
     webrtc: Arc<WebRtcEgress>,
     avatars: Arc<Avatars>,
     filters: Arc<FilterControl>,
+    calibrations: Arc<Calibrations>,
 }
 
 pub fn router(
@@ -55,6 +59,7 @@ pub fn router(
     webrtc: Arc<WebRtcEgress>,
     avatars: Arc<Avatars>,
     filters: Arc<FilterControl>,
+    calibrations: Arc<Calibrations>,
 ) -> Router {
     Router::new()
         .route(
@@ -81,12 +86,15 @@ pub fn router(
             get(|State(state): State<AppState>| async move { Json(state.filters.all()) }),
         )
         .route("/api/filters/{kind}", put(update_filters))
+        .route("/api/performers/{name}/calibration", get(calibration))
+        .route("/api/performers/{name}/calibrate", post(calibrate))
         .with_state(AppState {
             bus,
             status,
             webrtc,
             avatars,
             filters,
+            calibrations,
         })
 }
 
@@ -172,6 +180,58 @@ async fn update_filters(
     match updated {
         Ok(settings) => Json(settings).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
+    }
+}
+
+async fn calibration(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match performer_named(&state.bus, Some(&name)) {
+        Ok(id) => Json(state.calibrations.get(id)).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `POST /api/performers/{name}/calibrate`.
+#[derive(Deserialize)]
+struct CalibrateRequest {
+    #[serde(flatten)]
+    kind: kagura_calibration::procedures::CalibrationKind,
+    /// Seconds to get into pose (default 3 for captures).
+    countdown_s: Option<f32>,
+    /// Seconds to hold it (default 1).
+    duration_s: Option<f32>,
+}
+
+async fn calibrate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(request): Json<CalibrateRequest>,
+) -> Response {
+    let id = match performer_named(&state.bus, Some(&name)) {
+        Ok(id) => id,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let seconds = |value: Option<f32>, default: f32| {
+        let s = value.unwrap_or(default);
+        (s.is_finite() && (0.0..=MAX_SECONDS).contains(&s))
+            .then(|| std::time::Duration::from_secs_f32(s))
+    };
+    let (Some(countdown), Some(duration)) = (
+        seconds(request.countdown_s, 3.0),
+        seconds(request.duration_s, 1.0),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("countdown_s and duration_s must be 0–{MAX_SECONDS} s\n"),
+        )
+            .into_response();
+    };
+    match state
+        .calibrations
+        .run(id, request.kind, countdown, duration)
+        .await
+    {
+        Ok(calibration) => Json(calibration).into_response(),
+        Err(e) => (StatusCode::CONFLICT, format!("{e:#}\n")).into_response(),
     }
 }
 

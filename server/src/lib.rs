@@ -4,6 +4,7 @@
 //! transport, and the HTTP API, all around the [`bus::PoseBus`].
 
 pub mod bus;
+pub mod calibrations;
 pub mod clock;
 pub mod config;
 pub mod filters;
@@ -49,6 +50,7 @@ impl Server {
         let identity = identity::load_or_create(&data_dir)?;
         let bus = Arc::new(PoseBus::new(&config.performer_names()?));
         let filters = Arc::new(config.filter_control()?);
+        let calibrations = Arc::new(calibrations::Calibrations::load(&data_dir, &bus)?);
         let status = Arc::new(ServerStatus::new(clock::now_us()));
         let mut tasks = JoinSet::new();
 
@@ -56,7 +58,7 @@ impl Server {
         for source in &config.vmc {
             let source = sources::vmc::VmcSource::bind(config.bind, source, &bus, &status).await?;
             vmc_addrs.push(source.local_addr()?);
-            tasks.spawn(source.run(bus.clone(), filters.clone()));
+            tasks.spawn(source.run(bus.clone(), filters.clone(), calibrations.clone()));
         }
         if let Some(name) = &config.demo_performer {
             let id = bus
@@ -68,6 +70,7 @@ impl Server {
                 bus.clone(),
                 status.clone(),
                 filters.clone(),
+                calibrations.clone(),
             ));
         }
 
@@ -93,6 +96,7 @@ impl Server {
             webrtc,
             Arc::new(config.load_avatars()?),
             filters,
+            calibrations,
         )
         .into_make_service_with_connect_info::<SocketAddr>();
         tasks.spawn(async move {

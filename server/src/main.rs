@@ -23,6 +23,8 @@ enum Command {
     Demo(cli::serve::DemoArgs),
     /// Subscribe to a server over QUIC and print frame rates and latency, or frames as JSON.
     Watch(cli::watch::WatchArgs),
+    /// Calibrate a performer on a running server (T-pose, yaw reset, face, height, reset).
+    Calibrate(cli::calibrate::CalibrateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => cli::serve::serve(args.into_config()?).await,
             Command::Demo(args) => cli::serve::serve(args.into_config()?).await,
             Command::Watch(args) => cli::watch::watch(args).await,
+            Command::Calibrate(args) => cli::calibrate::calibrate(args).await,
         }
     })
 }

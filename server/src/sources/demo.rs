@@ -9,6 +9,7 @@ use kagura_protocol::PerformerId;
 use tokio::time::MissedTickBehavior;
 
 use crate::bus::PoseBus;
+use crate::calibrations::Calibrations;
 use crate::clock::now_us;
 use crate::filters::FilterControl;
 use crate::rate::RateMeter;
@@ -23,6 +24,7 @@ pub async fn run(
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
     filters: Arc<FilterControl>,
+    calibrations: Arc<Calibrations>,
 ) {
     let status = status.add_source(SourceStatus {
         kind: "demo",
@@ -44,6 +46,7 @@ pub async fn run(
         tick.tick().await;
         let now = now_us();
         let mut frame = demo.frame_at(now);
+        calibrations.process(&mut frame);
         filter.apply(&mut frame, &filters.get(SourceKind::Demo));
         bus.publish(&frame, now);
         lock(&status).streams[0].frames.record(now);

@@ -9,6 +9,7 @@ use kagura_protocol::PoseFrame;
 use tokio::net::UdpSocket;
 
 use crate::bus::PoseBus;
+use crate::calibrations::Calibrations;
 use crate::clock::now_us;
 use crate::config::{SenderMatch, VmcSourceConfig};
 use crate::filters::FilterControl;
@@ -113,7 +114,12 @@ impl VmcSource {
 
     /// Receives until the socket fails. Every datagram is decoded as it arrives and each whole
     /// frame published at once: there is no buffering between the socket and the bus.
-    pub async fn run(mut self, bus: Arc<PoseBus>, filters: Arc<FilterControl>) {
+    pub async fn run(
+        mut self,
+        bus: Arc<PoseBus>,
+        filters: Arc<FilterControl>,
+        calibrations: Arc<Calibrations>,
+    ) {
         // Large enough for any UDP datagram, so oversized ones are seen and counted.
         let mut buf = vec![0u8; 65536];
         let mut frames: Vec<PoseFrame> = Vec::new();
@@ -133,6 +139,9 @@ impl VmcSource {
             };
             let decoder = &mut self.decoders[stream];
             decoder.handle_datagram(&buf[..len], now, &mut frames);
+            for frame in &mut frames {
+                calibrations.process(frame);
+            }
             if let Some(pose_filters) = &mut self.pose_filters
                 && !frames.is_empty()
             {
