@@ -5,5 +5,6 @@
 //! Architecture invariant: no sockets, tasks or clocks; time is the frame's `capture_us`.
 
 pub mod filter;
+pub mod merge;
 pub mod procedures;
 pub mod retarget;
