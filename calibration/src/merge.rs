@@ -221,13 +221,10 @@ fn blend_part(
         }
     }
     if part == BodyPart::Spine {
-        let lerp = |a: Option<Vec3>, b: Option<Vec3>| match (a, b) {
-            (None, None) => None,
-            (Some(a), None) => Some(a),
-            (None, Some(b)) => Some(b),
+        out.hips_position = match (start.hips_position, target.and_then(|f| f.hips_position)) {
             (Some(a), Some(b)) => Some(a.lerp(b, t)),
+            (a, b) => a.or(b),
         };
-        out.hips_position = lerp(start.hips_position, target.and_then(|f| f.hips_position));
         out.root = match (start.root, target.and_then(|f| f.root)) {
             (None, None) => None,
             (a, b) => {
