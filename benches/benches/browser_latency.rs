@@ -121,6 +121,8 @@ fn main() {
             performer: Some("bench".into()),
             senders: vec![],
             filter: false,
+            parts: None,
+            priority: 0,
         }],
         ..Config::default()
     };

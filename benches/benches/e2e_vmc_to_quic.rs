@@ -146,12 +146,15 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
                 performer: Some(format!("p{p}")),
                 senders: vec![],
                 filter: false,
+                parts: None,
+                priority: 0,
             })
             .collect(),
         demo_performer: None,
         avatar: None,
         avatars: Default::default(),
         filters: Default::default(),
+        merging: Default::default(),
     };
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
     let (quic, fingerprint, targets) = (

@@ -4,7 +4,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use kagura_calibration::filter::SourceKind;
+use kagura_calibration::merge::{BodyPart, SourceRole};
+use kagura_protocol::PerformerId;
 use serde::Deserialize;
+
+use crate::pipeline::Route;
 
 /// The whole server configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -28,6 +33,35 @@ pub struct Config {
     pub avatars: std::collections::BTreeMap<String, PathBuf>,
     /// Pose filtering (One Euro), on by default with a preset per kind of source.
     pub filters: FiltersConfig,
+    /// How a performer fed by several sources moves between them.
+    pub merging: MergingConfig,
+}
+
+/// `[merging]`: when a source goes silent, its parts hold for `hold_ms`, then ease to the next
+/// source by priority (or to rest) over `ease_ms`; a returning source eases back in as fast.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MergingConfig {
+    pub hold_ms: u32,
+    pub ease_ms: u32,
+}
+
+impl Default for MergingConfig {
+    fn default() -> Self {
+        MergingConfig {
+            hold_ms: 300,
+            ease_ms: 500,
+        }
+    }
+}
+
+/// Every source's routes, planned from the config before anything binds.
+pub struct PlannedRoutes {
+    /// Per performer id, its sources' roles in slot order.
+    pub roles: Vec<Vec<SourceRole>>,
+    /// Per VMC source, its streams: which senders (`None`: any) go where.
+    pub vmc: Vec<Vec<(Option<SenderMatch>, Route)>>,
+    pub demo: Option<Route>,
 }
 
 /// `[filters]`: `enabled = false` turns filtering off everywhere (like `--no-filter`);
@@ -66,6 +100,13 @@ pub struct VmcSourceConfig {
     /// Filter this source's frames (default true; `[filters]` decides how).
     #[serde(default = "yes")]
     pub filter: bool,
+    /// The body parts the port-level performer's sender drives (default: all), when several
+    /// sources feed one performer.
+    #[serde(default)]
+    pub parts: Option<Vec<BodyPart>>,
+    /// Higher wins where sources' parts overlap.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 fn yes() -> bool {
@@ -78,6 +119,12 @@ fn yes() -> bool {
 pub struct VmcSenderConfig {
     pub address: String,
     pub performer: String,
+    /// The body parts this sender drives (default: all).
+    #[serde(default)]
+    pub parts: Option<Vec<BodyPart>>,
+    /// Higher wins where sources' parts overlap.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// VMC's standard Performer → Marionette port.
@@ -99,11 +146,14 @@ impl Default for Config {
                 performer: Some(DEFAULT_PERFORMER.into()),
                 senders: Vec::new(),
                 filter: true,
+                parts: None,
+                priority: 0,
             }],
             demo_performer: None,
             avatar: None,
             avatars: Default::default(),
             filters: FiltersConfig::default(),
+            merging: MergingConfig::default(),
         }
     }
 }
@@ -190,18 +240,14 @@ impl Config {
         })
     }
 
-    /// Every performer, in the order their ids are assigned: VMC sources in order, then the demo.
+    /// Every performer, in the order their ids are assigned: VMC sources in order, then the
+    /// demo. A performer fed by several sources appears once (their frames are merged).
     pub fn performer_names(&self) -> anyhow::Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
-        let mut add = |name: &str, owner: String| -> anyhow::Result<()> {
-            if names.iter().any(|n| n == name) {
-                bail!(
-                    "performer {name:?} is fed by more than one source ({owner}); \
-                     merging several sources into one performer is not supported yet"
-                );
+        let mut add = |name: &str| {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
             }
-            names.push(name.to_string());
-            Ok(())
         };
         for source in &self.vmc {
             if source.senders.is_empty() {
@@ -211,25 +257,80 @@ impl Config {
                         source.port
                     );
                 };
-                add(name, format!("VMC port {}", source.port))?;
+                add(name);
             } else {
-                let mut seen: Vec<&str> = Vec::new();
                 for sender in &source.senders {
                     SenderMatch::parse(&sender.address)?;
-                    if !seen.contains(&sender.performer.as_str()) {
-                        seen.push(&sender.performer);
-                        add(&sender.performer, format!("VMC port {}", source.port))?;
-                    }
+                    add(&sender.performer);
                 }
             }
         }
         if let Some(demo) = &self.demo_performer {
-            add(demo, "the demo".into())?;
+            add(demo);
         }
         if names.len() > u16::MAX as usize {
             bail!("too many performers");
         }
         Ok(names)
+    }
+
+    /// Plans every source's route: performer, merge slot, role, filtering.
+    pub fn routes(&self, names: &[String]) -> anyhow::Result<PlannedRoutes> {
+        let id_of = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| PerformerId(i as u16))
+                .with_context(|| format!("unknown performer {name:?}"))
+        };
+        let mut roles: Vec<Vec<SourceRole>> = vec![Vec::new(); names.len()];
+        let mut slot = |performer: PerformerId, parts: &Option<Vec<BodyPart>>, priority: i32| {
+            let parts = parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec());
+            let list = &mut roles[performer.0 as usize];
+            list.push(SourceRole { parts, priority });
+            list.len() - 1
+        };
+        let mut vmc = Vec::new();
+        for source in &self.vmc {
+            let mut streams = Vec::new();
+            let route = |performer, slot| Route {
+                performer,
+                slot,
+                kind: SourceKind::Vmc,
+                filtered: source.filter,
+            };
+            if source.senders.is_empty() {
+                let performer = id_of(source.performer.as_deref().unwrap_or_default())?;
+                streams.push((
+                    None,
+                    route(performer, slot(performer, &source.parts, source.priority)),
+                ));
+            } else {
+                for sender in &source.senders {
+                    let performer = id_of(&sender.performer)?;
+                    let matcher = SenderMatch::parse(&sender.address)?;
+                    streams.push((
+                        Some(matcher),
+                        route(performer, slot(performer, &sender.parts, sender.priority)),
+                    ));
+                }
+            }
+            vmc.push(streams);
+        }
+        let demo = match &self.demo_performer {
+            Some(name) => {
+                let performer = id_of(name)?;
+                let slot = slot(performer, &None, 0);
+                Some(Route {
+                    performer,
+                    slot,
+                    kind: SourceKind::Demo,
+                    filtered: true,
+                })
+            }
+            None => None,
+        };
+        Ok(PlannedRoutes { roles, vmc, demo })
     }
 }
 
@@ -276,12 +377,26 @@ mod tests {
     }
 
     #[test]
-    fn a_performer_fed_twice_is_refused() {
-        let c = Config {
-            demo_performer: Some(DEFAULT_PERFORMER.into()),
-            ..Config::default()
-        };
-        assert!(c.performer_names().is_err());
+    fn a_performer_fed_twice_gets_two_merge_slots() {
+        let c: Config = toml::from_str(
+            r#"
+            [[vmc]]
+            port = 39539
+            performer = "main"
+            parts = ["face", "head"]
+            priority = 10
+            [[vmc]]
+            port = 39540
+            performer = "main"
+            "#,
+        )
+        .unwrap();
+        let names = c.performer_names().unwrap();
+        assert_eq!(names, vec!["main"]);
+        let routes = c.routes(&names).unwrap();
+        assert_eq!(routes.roles[0].len(), 2);
+        assert_eq!(routes.roles[0][0].priority, 10);
+        assert_eq!((routes.vmc[0][0].1.slot, routes.vmc[1][0].1.slot), (0, 1));
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
     }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod filters;
 pub mod http;
 pub mod identity;
+pub mod pipeline;
 pub mod quic;
 pub mod rate;
 pub mod sources;
@@ -48,29 +49,36 @@ impl Server {
             None => identity::default_data_dir()?,
         };
         let identity = identity::load_or_create(&data_dir)?;
-        let bus = Arc::new(PoseBus::new(&config.performer_names()?));
+        let names = config.performer_names()?;
+        let routes = config.routes(&names)?;
+        let bus = Arc::new(PoseBus::new(&names));
         let filters = Arc::new(config.filter_control()?);
         let calibrations = Arc::new(calibrations::Calibrations::load(&data_dir, &bus)?);
         let status = Arc::new(ServerStatus::new(clock::now_us()));
+        let merging = config.merging;
+        let pipelines = Arc::new(pipeline::Pipelines::new(
+            routes.roles,
+            u64::from(merging.hold_ms) * 1000,
+            u64::from(merging.ease_ms) * 1000,
+            bus.clone(),
+            calibrations.clone(),
+            filters.clone(),
+        ));
         let mut tasks = JoinSet::new();
 
         let mut vmc_addrs = Vec::new();
-        for source in &config.vmc {
-            let source = sources::vmc::VmcSource::bind(config.bind, source, &bus, &status).await?;
+        for (source, streams) in config.vmc.iter().zip(routes.vmc) {
+            let source =
+                sources::vmc::VmcSource::bind(config.bind, source, streams, &bus, &status).await?;
             vmc_addrs.push(source.local_addr()?);
-            tasks.spawn(source.run(bus.clone(), filters.clone(), calibrations.clone()));
+            tasks.spawn(source.run(pipelines.clone()));
         }
-        if let Some(name) = &config.demo_performer {
-            let id = bus
-                .id_of(name)
-                .context("demo performer missing from the bus")?;
+        if let (Some(route), Some(name)) = (routes.demo, &config.demo_performer) {
             tasks.spawn(sources::demo::run(
-                id,
+                route,
                 name.clone(),
-                bus.clone(),
+                pipelines.clone(),
                 status.clone(),
-                filters.clone(),
-                calibrations.clone(),
             ));
         }
 

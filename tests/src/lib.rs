@@ -41,11 +41,14 @@ pub fn test_config(tag: &str) -> Config {
             performer: Some("main".into()),
             senders: vec![],
             filter: false,
+            parts: None,
+            priority: 0,
         }],
         demo_performer: None,
         avatar: None,
         avatars: Default::default(),
         filters: Default::default(),
+        merging: Default::default(),
     }
 }
 

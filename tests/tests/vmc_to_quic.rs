@@ -113,8 +113,12 @@ async fn bad_packets_are_counted_and_the_good_stream_keeps_flowing() {
         senders: vec![VmcSenderConfig {
             address: guest_ip.to_string(),
             performer: "guest".into(),
+            parts: None,
+            priority: 0,
         }],
         filter: false,
+        parts: None,
+        priority: 0,
     });
     let server = start_server(config).await.unwrap();
     let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
