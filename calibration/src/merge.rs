@@ -127,8 +127,10 @@ impl PoseMerger {
         }
     }
 
-    /// The merged pose at `now_us`.
+    /// The merged pose at `now_us`. Time never runs backwards here: sources on different
+    /// threads may hand in slightly out-of-order times, and the later one counts.
     pub fn compose(&mut self, now_us: u64) -> PoseFrame {
+        let now_us = now_us.max(self.shown.capture_us);
         for part in BodyPart::ALL {
             let driver = self.driver_for(part, now_us);
             let state = &mut self.parts[part.index()];
