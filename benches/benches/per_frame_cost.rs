@@ -2,10 +2,12 @@
 //! VMC datagrams → PoseFrame (the receiver), PoseFrame → wire bytes, wire bytes → PoseFrame.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use glam::{Quat, Vec3};
 use kagura_benches::bench_pose;
 use kagura_calibration::filter::{FilterSettings, PoseFilter, SourceKind};
+use kagura_calibration::retarget::{Retargeter, SourceSkeleton, TargetBody};
 use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
-use kagura_protocol::{PerformerId, wire};
+use kagura_protocol::{PerformerId, PoseFrame, wire};
 use std::hint::black_box;
 
 fn per_frame_cost(c: &mut Criterion) {
@@ -52,5 +54,38 @@ fn per_frame_cost(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, per_frame_cost);
+/// Retargeting (a 55-joint source skeleton) plus filtering, for 8 performers per frame.
+fn retarget_and_filter(c: &mut Criterion) {
+    let settings = FilterSettings::for_source(SourceKind::Vmc);
+    let mut performers: Vec<(Retargeter, PoseFilter, PoseFrame)> = (0..8u16)
+        .map(|p| {
+            let retargeter =
+                Retargeter::new(SourceSkeleton::unity_humanoid(), &TargetBody::default()).unwrap();
+            (
+                retargeter,
+                PoseFilter::default(),
+                PoseFrame::new(PerformerId(p)),
+            )
+        })
+        .collect();
+    let locals: Vec<Option<Quat>> = (0..55)
+        .map(|i| Some(Quat::from_rotation_y(0.01 * i as f32)))
+        .collect();
+    let mut t = 1_000_000u64;
+    c.bench_function(
+        "retarget_and_filter_8_performers (55 joints, VMC filter preset)",
+        |b| {
+            b.iter(|| {
+                t += 16_667;
+                for (retargeter, filter, frame) in &mut performers {
+                    frame.capture_us = t;
+                    retargeter.retarget(black_box(&locals), Some(Vec3::new(0.0, 0.9, 0.0)), frame);
+                    filter.apply(frame, &settings);
+                }
+            })
+        },
+    );
+}
+
+criterion_group!(benches, per_frame_cost, retarget_and_filter);
 criterion_main!(benches);
