@@ -166,6 +166,25 @@ impl HumanoidBone {
         })
     }
 
+    /// The child a bone points at in the T-pose: the next bone along its spine, arm, leg or
+    /// finger chain (a hand points at its middle finger, the upper chest at the neck). `None`
+    /// for the head (its eyes and jaw point forward, not along it) and for chain ends.
+    pub fn main_child(self) -> Option<Self> {
+        use HumanoidBone::*;
+        match self {
+            Hips => Some(Spine),
+            UpperChest => Some(Neck),
+            LeftShoulder => Some(LeftUpperArm),
+            RightShoulder => Some(RightUpperArm),
+            LeftHand => Some(LeftMiddleProximal),
+            RightHand => Some(RightMiddleProximal),
+            Head => None,
+            _ => HumanoidBone::ALL
+                .into_iter()
+                .find(|b| b.parent() == Some(self)),
+        }
+    }
+
     /// Whether VRM 1.0 requires an avatar to have this bone.
     pub const fn is_required(self) -> bool {
         use HumanoidBone::*;

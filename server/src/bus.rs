@@ -34,18 +34,34 @@ pub trait FrameSink: Send + Sync {
 }
 
 /// A sink for transports whose send is async (WebRTC data channels, WebSockets): a one-frame
-/// slot that the transport's task drains. Offering replaces the slot's frame, so a peer that is
-/// busy sending gets the newest frame next, never a backlog.
+/// slot that the transport's task drains through a [`FrameSlot`]. Offering replaces the slot's
+/// frame, so a peer that is busy sending gets the newest frame next, never a backlog.
 pub struct LatestFrameSink {
     slot: watch::Sender<Option<Bytes>>,
 }
 
-impl LatestFrameSink {
-    /// The sink, and the receiver the transport's task waits on. Dropping the receiver detaches
-    /// the sink from the bus at the next frame.
-    pub fn new() -> (Arc<Self>, watch::Receiver<Option<Bytes>>) {
-        let (slot, receiver) = watch::channel(None);
-        (Arc::new(LatestFrameSink { slot }), receiver)
+/// The transport's end of a [`LatestFrameSink`]. Dropping it detaches the sink from the bus at
+/// the next frame.
+pub struct FrameSlot {
+    latest: watch::Receiver<Option<Bytes>>,
+}
+
+impl FrameSlot {
+    /// A new slot on `performer`'s frames (offered the newest at once).
+    pub fn attach(bus: &PoseBus, performer: PerformerId) -> FrameSlot {
+        let (slot, latest) = watch::channel(None);
+        bus.attach(performer, Arc::new(LatestFrameSink { slot }));
+        FrameSlot { latest }
+    }
+
+    /// Waits for a frame newer than the last one taken; `None` once the bus is gone.
+    pub async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            self.latest.changed().await.ok()?;
+            if let Some(frame) = self.latest.borrow_and_update().clone() {
+                return Some(frame);
+            }
+        }
     }
 }
 
@@ -92,6 +108,13 @@ impl PoseBus {
 
     pub fn performers(&self) -> &[PerformerSlot] {
         &self.performers
+    }
+
+    /// The name of performer `id` (empty for an unknown id).
+    pub fn name_of(&self, id: PerformerId) -> &str {
+        self.performers
+            .get(id.0 as usize)
+            .map_or("", |p| p.name.as_str())
     }
 
     pub fn id_of(&self, name: &str) -> Option<PerformerId> {

@@ -83,7 +83,7 @@ async fn serve_subscriber(
 
     let names = performers
         .iter()
-        .map(|id| bus.performers()[id.0 as usize].name.clone())
+        .map(|id| bus.name_of(*id).to_string())
         .collect();
     let subscriber =
         status.add_subscriber("quic", connection.remote_address(), client, names, now_us());

@@ -22,7 +22,7 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
 };
 
-use crate::bus::{LatestFrameSink, PoseBus};
+use crate::bus::{FrameSlot, PoseBus};
 use crate::clock::now_us;
 use crate::status::ServerStatus;
 
@@ -167,18 +167,14 @@ async fn serve_channel(
             Some(_) => {}
         }
     }
-    let name = bus.performers()[performer.0 as usize].name.clone();
+    let name = bus.name_of(performer).to_string();
     let subscriber =
         status.add_subscriber("webrtc", remote, "browser".into(), vec![name], now_us());
-    let (sink, mut latest) = LatestFrameSink::new();
-    bus.attach(performer, sink);
+    let mut slot = FrameSlot::attach(&bus, performer);
     loop {
         tokio::select! {
-            changed = latest.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let Some(frame) = latest.borrow_and_update().clone() else { continue };
+            frame = slot.next() => {
+                let Some(frame) = frame else { break };
                 match channel.try_send(BytesMut::from(&frame[..])).await {
                     Ok(()) => { subscriber.frames_sent.fetch_add(1, Relaxed); }
                     Err(webrtc::error::Error::ErrSendBufferFull) => { subscriber.send_errors.fetch_add(1, Relaxed); }

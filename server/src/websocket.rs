@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use axum::extract::ws::{Message, WebSocket};
 use kagura_protocol::PerformerId;
 
-use crate::bus::{LatestFrameSink, PoseBus};
+use crate::bus::{FrameSlot, PoseBus};
 use crate::clock::now_us;
 use crate::status::ServerStatus;
 
@@ -20,18 +20,14 @@ pub async fn serve(
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
 ) {
-    let name = bus.performers()[performer.0 as usize].name.clone();
+    let name = bus.name_of(performer).to_string();
     let subscriber =
         status.add_subscriber("websocket", remote, "browser".into(), vec![name], now_us());
-    let (sink, mut latest) = LatestFrameSink::new();
-    bus.attach(performer, sink);
+    let mut slot = FrameSlot::attach(&bus, performer);
     loop {
         tokio::select! {
-            changed = latest.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let Some(frame) = latest.borrow_and_update().clone() else { continue };
+            frame = slot.next() => {
+                let Some(frame) = frame else { break };
                 if socket.send(Message::Binary(frame)).await.is_err() {
                     break;
                 }

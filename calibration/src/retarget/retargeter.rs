@@ -46,22 +46,6 @@ fn tpose_direction(bone: HumanoidBone) -> Option<Vec3> {
     }
 }
 
-/// The child bone a bone points at in the T-pose.
-fn main_child(bone: HumanoidBone) -> Option<HumanoidBone> {
-    use HumanoidBone::*;
-    match bone {
-        Hips => Some(Spine),
-        UpperChest => Some(Neck),
-        LeftShoulder => Some(LeftUpperArm),
-        RightShoulder => Some(RightUpperArm),
-        LeftHand => Some(LeftMiddleProximal),
-        RightHand => Some(RightMiddleProximal),
-        _ => HumanoidBone::ALL
-            .into_iter()
-            .find(|b| b.parent() == Some(bone)),
-    }
-}
-
 /// Maps one source skeleton onto the humanoid. Pure: build once, call per frame.
 pub struct Retargeter {
     skeleton: SourceSkeleton,
@@ -87,7 +71,7 @@ impl Retargeter {
                 let Some(bone) = joint.bone else {
                     return Quat::IDENTITY;
                 };
-                let (Some(tpose), Some(child)) = (tpose_direction(bone), main_child(bone)) else {
+                let (Some(tpose), Some(child)) = (tpose_direction(bone), bone.main_child()) else {
                     return Quat::IDENTITY;
                 };
                 // Towards the main child's joint, or any child joint if the source lacks it.

@@ -63,21 +63,7 @@ pub fn mirror(bone: HumanoidBone) -> HumanoidBone {
 
 /// Where the bone's segment ends: its main child's joint, or a fixed reach for leaf bones.
 pub fn segment_end(bone: HumanoidBone) -> Vec3 {
-    let main_child = match bone {
-        Hips => Some(Spine),
-        Spine => Some(Chest),
-        Chest => Some(UpperChest),
-        UpperChest => Some(Neck),
-        Neck => Some(Head),
-        LeftShoulder => Some(LeftUpperArm),
-        RightShoulder => Some(RightUpperArm),
-        LeftHand => Some(LeftMiddleProximal),
-        RightHand => Some(RightMiddleProximal),
-        _ => HumanoidBone::ALL
-            .into_iter()
-            .find(|b| b.parent() == Some(bone)),
-    };
-    if let Some(child) = main_child {
+    if let Some(child) = bone.main_child() {
         return joint_position(child);
     }
     let p = joint_position(bone);

@@ -49,7 +49,7 @@ impl VmcSource {
             streams: streams
                 .iter()
                 .map(|(_, route)| StreamStatus {
-                    performer: bus.performers()[route.performer.0 as usize].name.clone(),
+                    performer: bus.name_of(route.performer).to_string(),
                     last_sender: None,
                     frames: RateMeter::default(),
                     vmc: None,
