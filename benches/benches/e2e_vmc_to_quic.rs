@@ -155,6 +155,7 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
         avatars: Default::default(),
         filters: Default::default(),
         merging: Default::default(),
+        bvh: Vec::new(),
     };
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
     let (quic, fingerprint, targets) = (

@@ -25,6 +25,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// VMC receivers, one per UDP port.
     pub vmc: Vec<VmcSourceConfig>,
+    /// BVH files played as performers (recorded motion capture, retargeted to the humanoid).
+    pub bvh: Vec<BvhSourceConfig>,
     /// Run the built-in demo performer under this name.
     pub demo_performer: Option<String>,
     /// The avatar (.vrm) for performers without their own; default: the bundled mannequin.
@@ -61,6 +63,8 @@ pub struct PlannedRoutes {
     pub roles: Vec<Vec<SourceRole>>,
     /// Per VMC source, its streams: which senders (`None`: any) go where.
     pub vmc: Vec<Vec<(Option<SenderMatch>, Route)>>,
+    /// Per BVH source, its route.
+    pub bvh: Vec<Route>,
     pub demo: Option<Route>,
 }
 
@@ -73,6 +77,7 @@ pub struct FiltersConfig {
     pub enabled: bool,
     pub vmc: Option<toml::Table>,
     pub demo: Option<toml::Table>,
+    pub bvh: Option<toml::Table>,
 }
 
 impl Default for FiltersConfig {
@@ -81,6 +86,7 @@ impl Default for FiltersConfig {
             enabled: true,
             vmc: None,
             demo: None,
+            bvh: None,
         }
     }
 }
@@ -113,6 +119,20 @@ fn yes() -> bool {
     true
 }
 
+/// `[[bvh]]`: a BVH file played as a performer, looping.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BvhSourceConfig {
+    pub file: PathBuf,
+    pub performer: String,
+    #[serde(default = "yes")]
+    pub filter: bool,
+    #[serde(default)]
+    pub parts: Option<Vec<BodyPart>>,
+    #[serde(default)]
+    pub priority: i32,
+}
+
 /// A sender, matched by IP address (any port) or by `IP:port`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +161,7 @@ impl Default for Config {
             quic_port: DEFAULT_QUIC_PORT,
             http_port: DEFAULT_HTTP_PORT,
             data_dir: None,
+            bvh: Vec::new(),
             vmc: vec![VmcSourceConfig {
                 port: DEFAULT_VMC_PORT,
                 performer: Some(DEFAULT_PERFORMER.into()),
@@ -265,6 +286,9 @@ impl Config {
                 }
             }
         }
+        for bvh in &self.bvh {
+            add(&bvh.performer);
+        }
         if let Some(demo) = &self.demo_performer {
             add(demo);
         }
@@ -317,6 +341,17 @@ impl Config {
             }
             vmc.push(streams);
         }
+        let mut bvh = Vec::new();
+        for source in &self.bvh {
+            let performer = id_of(&source.performer)?;
+            let slot = slot(performer, &source.parts, source.priority);
+            bvh.push(Route {
+                performer,
+                slot,
+                kind: SourceKind::Bvh,
+                filtered: source.filter,
+            });
+        }
         let demo = match &self.demo_performer {
             Some(name) => {
                 let performer = id_of(name)?;
@@ -330,7 +365,12 @@ impl Config {
             }
             None => None,
         };
-        Ok(PlannedRoutes { roles, vmc, demo })
+        Ok(PlannedRoutes {
+            roles,
+            vmc,
+            bvh,
+            demo,
+        })
     }
 }
 

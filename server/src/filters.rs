@@ -14,7 +14,7 @@ pub struct FilterControl {
     settings: RwLock<BTreeMap<SourceKind, FilterSettings>>,
 }
 
-pub const SOURCE_KINDS: [SourceKind; 2] = [SourceKind::Vmc, SourceKind::Demo];
+pub const SOURCE_KINDS: [SourceKind; 3] = [SourceKind::Vmc, SourceKind::Demo, SourceKind::Bvh];
 
 impl FilterControl {
     /// The presets, with `enabled` forced off when `all_off` (`--no-filter`).
@@ -59,7 +59,7 @@ impl FilterControl {
 /// Parses a kind's name as used in URLs and the config (`vmc`, `demo`).
 pub fn source_kind(name: &str) -> anyhow::Result<SourceKind> {
     serde_json::from_value(Value::String(name.into()))
-        .with_context(|| format!("unknown source kind {name:?} (known: vmc, demo)"))
+        .with_context(|| format!("unknown source kind {name:?} (known: vmc, demo, bvh)"))
 }
 
 /// Deep-merges `patch` into `target`; a patch key the target lacks is an error (a typo should

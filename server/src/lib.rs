@@ -73,6 +73,15 @@ impl Server {
             vmc_addrs.push(source.local_addr()?);
             tasks.spawn(source.run(pipelines.clone()));
         }
+        for (source, route) in config.bvh.iter().zip(routes.bvh) {
+            let player = sources::bvh::BvhSource::load(&source.file)?;
+            tasks.spawn(player.run(
+                route,
+                source.performer.clone(),
+                pipelines.clone(),
+                status.clone(),
+            ));
+        }
         if let (Some(route), Some(name)) = (routes.demo, &config.demo_performer) {
             tasks.spawn(sources::demo::run(
                 route,

@@ -49,6 +49,7 @@ pub fn test_config(tag: &str) -> Config {
         avatars: Default::default(),
         filters: Default::default(),
         merging: Default::default(),
+        bvh: Vec::new(),
     }
 }
 

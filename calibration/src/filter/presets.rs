@@ -50,6 +50,8 @@ pub enum SourceKind {
     Vmc,
     /// The built-in demo performer: clean already.
     Demo,
+    /// BVH playback: recorded motion capture, usually cleaned up already.
+    Bvh,
 }
 
 /// Everything a [`super::PoseFilter`] needs to know; adjustable while running.
@@ -90,11 +92,11 @@ impl FilterSettings {
                 face: OneEuroParams::new(2.0, 1.0),
                 predict_us: 0,
             },
-            SourceKind::Demo => FilterSettings {
+            SourceKind::Demo | SourceKind::Bvh => FilterSettings {
                 enabled: true,
-                head: OneEuroParams::new(0.6, 1.5),
+                head: OneEuroParams::new(5.0, 1.0),
                 spine: OneEuroParams::new(5.0, 1.0),
-                arms: OneEuroParams::new(0.5, 0.8),
+                arms: OneEuroParams::new(5.0, 1.0),
                 fingers: OneEuroParams::new(5.0, 1.0),
                 legs: OneEuroParams::new(5.0, 1.0),
                 position: OneEuroParams::new(5.0, 1.0),

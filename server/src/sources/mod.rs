@@ -1,4 +1,6 @@
-//! The tasks that own input sockets (and the demo's clock) and feed the pose bus.
+//! The tasks that own input sockets (and the clocks of the demo and BVH playback) and feed the
+//! performers' pipelines.
 
+pub mod bvh;
 pub mod demo;
 pub mod vmc;

@@ -8,38 +8,9 @@ use super::*;
 use crate::retarget::{Retargeter, TargetBody};
 
 /// A generic-naming BVH whose rest pose is an A-pose: arms 45° down, hands continuing them.
-const A_POSE: &str = "HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 95 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT Spine { OFFSET 0 10 0 CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT Spine1 { OFFSET 0 15 0 CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT Neck { OFFSET 0 20 0 CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT Head { OFFSET 0 10 0 CHANNELS 3 Zrotation Xrotation Yrotation
-          End Site { OFFSET 0 18 0 } } }
-      JOINT LeftShoulder { OFFSET 4 15 0 CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT LeftArm { OFFSET 12 0 0 CHANNELS 3 Zrotation Xrotation Yrotation
-          JOINT LeftForeArm { OFFSET 19.8 -19.8 0 CHANNELS 3 Zrotation Xrotation Yrotation
-            JOINT LeftHand { OFFSET 17.7 -17.7 0 CHANNELS 3 Zrotation Xrotation Yrotation
-              End Site { OFFSET 6 -6 0 } } } } }
-      JOINT RightShoulder { OFFSET -4 15 0 CHANNELS 3 Zrotation Xrotation Yrotation
-        JOINT RightArm { OFFSET -12 0 0 CHANNELS 3 Zrotation Xrotation Yrotation
-          JOINT RightForeArm { OFFSET -19.8 -19.8 0 CHANNELS 3 Zrotation Xrotation Yrotation
-            JOINT RightHand { OFFSET -17.7 -17.7 0 CHANNELS 3 Zrotation Xrotation Yrotation
-              End Site { OFFSET -6 -6 0 } } } } } }
-  }
-  JOINT LeftUpLeg { OFFSET 9 -5 0 CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT LeftLeg { OFFSET 0 -42 0 CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT LeftFoot { OFFSET 0 -40 0 CHANNELS 3 Zrotation Xrotation Yrotation
-        End Site { OFFSET 0 -5 12 } } } }
-  JOINT RightUpLeg { OFFSET -9 -5 0 CHANNELS 3 Zrotation Xrotation Yrotation
-    JOINT RightLeg { OFFSET 0 -42 0 CHANNELS 3 Zrotation Xrotation Yrotation
-      JOINT RightFoot { OFFSET 0 -40 0 CHANNELS 3 Zrotation Xrotation Yrotation
-        End Site { OFFSET 0 -5 12 } } } }
-}
-";
-
+/// Shared with the end-to-end playback test; its two motion frames are rest and the left arm
+/// raised to horizontal.
+const A_POSE: &str = include_str!("../../../../tests/data/a_pose.bvh");
 /// The analytic rest correction of the A-pose: T-pose bone → rest bone, per humanoid bone.
 fn a_pose_correction(bone: HumanoidBone) -> Quat {
     use HumanoidBone::*;
