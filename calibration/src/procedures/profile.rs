@@ -17,6 +17,8 @@ use super::reference::ReferencePose;
 pub const HIPS_HEIGHT_PER_HEIGHT: f32 = 0.53;
 /// The avatar's standing hips height, metres (Kagura's mannequin).
 pub const AVATAR_HIPS_HEIGHT_M: f32 = 0.95;
+/// The avatar's hip-to-ankle length, metres (Kagura's mannequin).
+pub const AVATAR_LEG_LENGTH_M: f32 = 0.85;
 
 /// One performer's calibration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,6 +30,9 @@ pub struct PerformerCalibration {
     pub yaw_rad: f32,
     /// The performer's standing height, metres: scales the hips' translation to the avatar.
     pub height_m: Option<f32>,
+    /// The performer's measured hip-to-ankle length, metres: when set, scales the hips'
+    /// translation instead of the height.
+    pub leg_length_m: Option<f32>,
     pub face: FaceCalibration,
 }
 
@@ -48,8 +53,12 @@ impl PerformerCalibration {
                 frame.hips_position = Some(yaw * p);
             }
         }
-        if let (Some(height), Some(p)) = (self.height_m, frame.hips_position) {
-            let scale = AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * height);
+        let scale = match (self.leg_length_m, self.height_m) {
+            (Some(leg), _) => Some(AVATAR_LEG_LENGTH_M / leg),
+            (None, Some(height)) => Some(AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * height)),
+            (None, None) => None,
+        };
+        if let (Some(scale), Some(p)) = (scale, frame.hips_position) {
             frame.hips_position = Some(p * scale);
         }
         self.face.apply(frame);
@@ -74,6 +83,8 @@ pub enum CalibrationKind {
     FaceRange,
     /// Body proportions from standing height, metres (no capture).
     Height { height_m: f32 },
+    /// Body proportions from the measured hip-to-ankle length, metres (no capture).
+    LegLength { leg_length_m: f32 },
 }
 
 impl CalibrationKind {
@@ -105,6 +116,8 @@ pub enum CalibrationError {
     NothingToMeasure,
     #[error("height {0} m is outside 0.5–2.5 m")]
     BadHeight(String),
+    #[error("leg length {0} m is outside 0.3–1.4 m")]
+    BadLegLength(String),
 }
 
 impl CalibrationCapture {
@@ -164,6 +177,13 @@ impl CalibrationCapture {
                     return Err(CalibrationError::BadHeight(height_m.to_string()));
                 }
                 out.height_m = Some(height_m);
+                return Ok(out);
+            }
+            CalibrationKind::LegLength { leg_length_m } => {
+                if !(0.3..=1.4).contains(&leg_length_m) {
+                    return Err(CalibrationError::BadLegLength(leg_length_m.to_string()));
+                }
+                out.leg_length_m = Some(leg_length_m);
                 return Ok(out);
             }
             _ if self.frames == 0 => return Err(CalibrationError::NoFrames),
@@ -255,6 +275,21 @@ mod tests {
         calibration.apply(&mut f);
         let scale = AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * 1.5);
         assert!((f.hips_position.unwrap().y - 0.9 * scale).abs() < 1e-5);
+
+        let by_legs = CalibrationCapture::new(CalibrationKind::LegLength { leg_length_m: 0.8 })
+            .finish(&calibration)
+            .unwrap();
+        let mut f = frame(drifted, sloppy_arm, 0.2);
+        by_legs.apply(&mut f);
+        assert!(
+            (f.hips_position.unwrap().y - 0.9 * AVATAR_LEG_LENGTH_M / 0.8).abs() < 1e-5,
+            "measured legs win over height"
+        );
+        assert!(
+            CalibrationCapture::new(CalibrationKind::LegLength { leg_length_m: 3.0 })
+                .finish(&calibration)
+                .is_err()
+        );
 
         let mut capture = CalibrationCapture::new(CalibrationKind::FaceNeutral);
         capture.add(&frame(drifted, sloppy_arm, 0.2));

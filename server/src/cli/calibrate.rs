@@ -14,7 +14,8 @@ pub struct CalibrateArgs {
     /// Whose calibration.
     #[arg(long)]
     performer: String,
-    /// t_pose, a_pose, yaw, reset, face_neutral, face_range, or height (with --height).
+    /// t_pose, a_pose, yaw, reset, face_neutral, face_range, height (with --height) or
+    /// leg_length (with --leg-length).
     #[arg(long)]
     kind: String,
     /// Seconds to get into pose before the capture.
@@ -26,6 +27,9 @@ pub struct CalibrateArgs {
     /// Standing height in metres, for --kind height.
     #[arg(long)]
     height: Option<f32>,
+    /// Measured hip-to-ankle length in metres, for --kind leg_length.
+    #[arg(long)]
+    leg_length: Option<f32>,
 }
 
 pub async fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
@@ -33,6 +37,9 @@ pub async fn calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
         json!({ "kind": args.kind, "countdown_s": args.countdown, "duration_s": args.duration });
     if let Some(height) = args.height {
         body["height_m"] = json!(height);
+    }
+    if let Some(leg) = args.leg_length {
+        body["leg_length_m"] = json!(leg);
     }
     if args.countdown > 0.0 {
         println!(
