@@ -20,7 +20,6 @@ use kagura_protocol::PerformerId;
 use kagura_protocol::control::Subscription;
 use kagura_server::Server;
 use kagura_server::clock::now_us;
-use kagura_server::config::{Config, VmcSourceConfig};
 use kagura_tests::LOCALHOST;
 use kagura_tests::browser::BrowserPage;
 use tokio::net::UdpSocket;
@@ -109,23 +108,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let config = Config {
-        bind: LOCALHOST,
-        quic_port: 0,
-        http_port: 0,
-        data_dir: Some(
-            std::env::temp_dir().join(format!("kagura-bench-browser-{}", std::process::id())),
-        ),
-        vmc: vec![VmcSourceConfig {
-            port: 0,
-            performer: Some("bench".into()),
-            senders: vec![],
-            filter: false,
-            parts: None,
-            priority: 0,
-        }],
-        ..Config::default()
-    };
+    let mut config = kagura_tests::test_config("bench-browser");
+    config.vmc[0].performer = Some("bench".into());
     let server = server_rt.block_on(Server::start(config)).unwrap();
     let url = |transport: &str| {
         format!(

@@ -27,7 +27,7 @@ use kagura_client::Subscriber;
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{PerformerId, wire};
 use kagura_server::Server;
-use kagura_server::config::{Config, VmcSourceConfig};
+use kagura_server::config::VmcSourceConfig;
 use tokio::net::UdpSocket;
 use tokio::runtime::Runtime;
 
@@ -134,29 +134,14 @@ fn run_kagura(clients: &Runtime, subscribers: usize, frames: u32) -> RunResult {
         .enable_all()
         .build()
         .unwrap();
-    let data_dir = std::env::temp_dir().join(format!("kagura-bench-{}", std::process::id()));
-    let config = Config {
-        bind: LOCALHOST,
-        quic_port: 0,
-        http_port: 0,
-        data_dir: Some(data_dir),
-        vmc: (0..PERFORMERS)
-            .map(|p| VmcSourceConfig {
-                port: 0,
-                performer: Some(format!("p{p}")),
-                senders: vec![],
-                filter: false,
-                parts: None,
-                priority: 0,
-            })
-            .collect(),
-        demo_performer: None,
-        avatar: None,
-        avatars: Default::default(),
-        filters: Default::default(),
-        merging: Default::default(),
-        bvh: Vec::new(),
-    };
+    // The tests' configuration (loopback, ephemeral ports, no filtering), with 4 VMC ports.
+    let mut config = kagura_tests::test_config("bench");
+    config.vmc = (0..PERFORMERS)
+        .map(|p| VmcSourceConfig {
+            performer: Some(format!("p{p}")),
+            ..config.vmc[0].clone()
+        })
+        .collect();
     let server: Server = server_rt.block_on(Server::start(config)).unwrap();
     let (quic, fingerprint, targets) = (
         server.quic_addr,
