@@ -120,10 +120,10 @@ impl PoseMerger {
     }
 
     /// Records source `source`'s newest frame (its `capture_us` is when it was heard).
-    pub fn update(&mut self, source: usize, frame: &PoseFrame) {
+    pub fn update(&mut self, source: usize, frame: PoseFrame) {
         if let Some(s) = self.sources.get_mut(source) {
             s.last_seen_us = frame.capture_us;
-            s.latest = Some(frame.clone());
+            s.latest = Some(frame);
         }
     }
 
@@ -291,9 +291,9 @@ mod tests {
         ) {
             while *t < until {
                 if phone_live {
-                    merger.update(0, &source_frame(0.5, 0.0, 0.8, *t));
+                    merger.update(0, source_frame(0.5, 0.0, 0.8, *t));
                 }
-                merger.update(1, &source_frame(-0.5, 1.0, 0.1, *t));
+                merger.update(1, source_frame(-0.5, 1.0, 0.1, *t));
                 outputs.push((*t, merger.compose(*t)));
                 *t += 10_000;
             }
@@ -344,7 +344,7 @@ mod tests {
     fn a_part_with_no_live_source_eases_to_rest() {
         let mut merger =
             PoseMerger::new(PerformerId(0), vec![SourceRole::everything()], HOLD, EASE);
-        merger.update(0, &source_frame(0.5, 0.3, 0.6, 1_000_000));
+        merger.update(0, source_frame(0.5, 0.3, 0.6, 1_000_000));
         merger.compose(1_000_000);
         let late = merger.compose(1_000_000 + HOLD + 1);
         let later = merger.compose(1_000_000 + HOLD + 1 + EASE);

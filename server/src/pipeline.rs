@@ -74,7 +74,7 @@ impl Pipelines {
     }
 
     /// Runs one raw frame through its performer's pipeline and publishes the result.
-    pub fn submit(&self, route: &Route, frame: &PoseFrame, now_us: u64) {
+    pub fn submit(&self, route: &Route, frame: PoseFrame, now_us: u64) {
         let Some(pipeline) = self.performers.get(route.performer.0 as usize) else {
             return;
         };
@@ -84,7 +84,7 @@ impl Pipelines {
                 merger.update(route.slot, frame);
                 merger.compose(now_us)
             }
-            None => frame.clone(),
+            None => frame,
         };
         self.calibrations.process(&mut frame);
         if route.filtered {

@@ -100,7 +100,7 @@ impl BvhSource {
             seq = seq.wrapping_add(1);
             self.retargeter
                 .retarget(&bvh_frame.locals, bvh_frame.root_position, &mut frame);
-            pipelines.submit(&route, &frame, now);
+            pipelines.submit(&route, frame, now);
             lock(&status).streams[0].frames.record(now);
         }
     }

@@ -33,7 +33,7 @@ pub async fn run(route: Route, name: String, pipelines: Arc<Pipelines>, status: 
     loop {
         tick.tick().await;
         let now = now_us();
-        pipelines.submit(&route, &demo.frame_at(now), now);
+        pipelines.submit(&route, demo.frame_at(now), now);
         lock(&status).streams[0].frames.record(now);
     }
 }

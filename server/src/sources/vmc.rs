@@ -105,13 +105,14 @@ impl VmcSource {
             stream
                 .decoder
                 .handle_datagram(&buf[..len], now, &mut frames);
-            for frame in &frames {
+            let emitted = frames.len();
+            for frame in frames.drain(..) {
                 pipelines.submit(&stream.route, frame, now);
             }
             let mut status = lock(&self.status);
             let st = &mut status.streams[index];
             st.last_sender = Some(from);
-            for _ in frames.drain(..) {
+            for _ in 0..emitted {
                 st.frames.record(now);
             }
             st.vmc = Some((*stream.decoder.stats(), *stream.decoder.sender_status()));
