@@ -261,8 +261,9 @@ impl Config {
         })
     }
 
-    /// Every performer, in the order their ids are assigned: VMC sources in order, then the
-    /// demo. A performer fed by several sources appears once (their frames are merged).
+    /// Every performer, in the order their ids are assigned: the demo first (so that a page
+    /// opened without `performer` shows it), then VMC sources and BVH files in order. A
+    /// performer fed by several sources appears once (their frames are merged).
     pub fn performer_names(&self) -> anyhow::Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         let mut add = |name: &str| {
@@ -270,6 +271,9 @@ impl Config {
                 names.push(name.to_string());
             }
         };
+        if let Some(demo) = &self.demo_performer {
+            add(demo);
+        }
         for source in &self.vmc {
             if source.senders.is_empty() {
                 let Some(name) = &source.performer else {
@@ -288,9 +292,6 @@ impl Config {
         }
         for bvh in &self.bvh {
             add(&bvh.performer);
-        }
-        if let Some(demo) = &self.demo_performer {
-            add(demo);
         }
         if names.len() > u16::MAX as usize {
             bail!("too many performers");

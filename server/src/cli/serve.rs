@@ -99,7 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         server
             .bus
             .performers()
-            .last()
+            .first()
             .map_or("", |p| p.name.as_str())
     );
     println!("Certificate     SHA-256 {}", server.fingerprint);
