@@ -43,24 +43,18 @@ pub struct Avatars {
     pub per_performer: HashMap<String, Bytes>,
 }
 
+/// What the HTTP handlers share: the server's parts they read or drive.
 #[derive(Clone)]
-struct AppState {
-    bus: Arc<PoseBus>,
-    status: Arc<ServerStatus>,
-    webrtc: Arc<WebRtcEgress>,
-    avatars: Arc<Avatars>,
-    filters: Arc<FilterControl>,
-    calibrations: Arc<Calibrations>,
+pub struct AppState {
+    pub bus: Arc<PoseBus>,
+    pub status: Arc<ServerStatus>,
+    pub webrtc: Arc<WebRtcEgress>,
+    pub avatars: Arc<Avatars>,
+    pub filters: Arc<FilterControl>,
+    pub calibrations: Arc<Calibrations>,
 }
 
-pub fn router(
-    bus: Arc<PoseBus>,
-    status: Arc<ServerStatus>,
-    webrtc: Arc<WebRtcEgress>,
-    avatars: Arc<Avatars>,
-    filters: Arc<FilterControl>,
-    calibrations: Arc<Calibrations>,
-) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/",
@@ -88,14 +82,7 @@ pub fn router(
         .route("/api/filters/{kind}", put(update_filters))
         .route("/api/performers/{name}/calibration", get(calibration))
         .route("/api/performers/{name}/calibrate", post(calibrate))
-        .with_state(AppState {
-            bus,
-            status,
-            webrtc,
-            avatars,
-            filters,
-            calibrations,
-        })
+        .with_state(state)
 }
 
 fn web_asset(path: &str) -> Response {

@@ -107,14 +107,14 @@ impl Server {
             bus.clone(),
             status.clone(),
         ));
-        let app = http::router(
-            bus.clone(),
-            status.clone(),
+        let app = http::router(http::AppState {
+            bus: bus.clone(),
+            status: status.clone(),
             webrtc,
-            Arc::new(config.load_avatars()?),
+            avatars: Arc::new(config.load_avatars()?),
             filters,
             calibrations,
-        )
+        })
         .into_make_service_with_connect_info::<SocketAddr>();
         tasks.spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

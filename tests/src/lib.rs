@@ -128,6 +128,31 @@ impl VmcTestSender {
     }
 }
 
+impl VmcTestSender {
+    /// Sends [`test_pose`] `1..=frames` at `hz`, paced by a timer (pacing, not synchronisation).
+    pub async fn send_poses(&self, frames: u32, hz: u64) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(std::time::Duration::from_micros(1_000_000 / hz));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        for i in 1..=frames {
+            tick.tick().await;
+            self.send_frame(&test_pose(i), i as f32 / hz as f32).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends [`test_pose`] 0 and waits until `subscriber` has it whole: a new sender's first frame
+/// comes out per datagram (the decoder has not yet seen an Apply).
+pub async fn warm_up(sender: &VmcTestSender, subscriber: &mut Subscriber) -> anyhow::Result<()> {
+    sender.send_frame(&test_pose(0), 0.0).await?;
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while subscriber.next_frame().await?.bones().count() < HumanoidBone::COUNT {}
+        anyhow::Ok(())
+    })
+    .await
+    .context("warm-up frame")?
+}
+
 /// `GET path` over HTTP/1.1; returns the status code and the body as text.
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
     let (code, body) = http_get_raw(addr, path).await?;

@@ -9,7 +9,7 @@ use kagura_protocol::control::Subscription;
 use kagura_protocol::{Expression, HumanoidBone, PoseFrame, rotation_error_degrees};
 use kagura_server::config::{VmcSenderConfig, VmcSourceConfig};
 use kagura_tests::*;
-use tokio::time::{MissedTickBehavior, interval, timeout};
+use tokio::time::timeout;
 
 /// Sending rate of the test senders, Hz (VMC apps send at 60–120 Hz).
 const SEND_HZ: u64 = 120;
@@ -50,14 +50,7 @@ async fn vmc_app_stream_reaches_quic_subscriber_within_a_hundredth_of_a_degree()
         .await
         .unwrap();
 
-    // Warm-up: the first frame of a new sender comes out per datagram (the decoder has not yet
-    // seen an Apply); wait until it arrives whole.
-    sender.send_frame(&test_pose(0), 0.0).await.unwrap();
-    timeout(DEADLINE, async {
-        while subscriber.next_frame().await.unwrap().bones().count() < HumanoidBone::COUNT {}
-    })
-    .await
-    .expect("warm-up frame");
+    warm_up(&sender, &mut subscriber).await.unwrap();
 
     let frames = 120u32;
     let receiving = async {
@@ -73,17 +66,7 @@ async fn vmc_app_stream_reaches_quic_subscriber_within_a_hundredth_of_a_degree()
         }
         got
     };
-    let sending = async {
-        let mut tick = interval(Duration::from_micros(1_000_000 / SEND_HZ));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        for i in 1..=frames {
-            tick.tick().await;
-            sender
-                .send_frame(&test_pose(i), i as f32 / SEND_HZ as f32)
-                .await
-                .unwrap();
-        }
-    };
+    let sending = async { sender.send_poses(frames, SEND_HZ).await.unwrap() };
     let (got, ()) = timeout(DEADLINE, async { tokio::join!(receiving, sending) })
         .await
         .expect("all frames");
@@ -236,12 +219,7 @@ async fn a_stalled_or_vanished_subscriber_does_not_delay_another() {
         .await
         .unwrap();
 
-    sender.send_frame(&test_pose(0), 0.0).await.unwrap();
-    timeout(DEADLINE, async {
-        while reader.next_frame().await.unwrap().bones().count() < HumanoidBone::COUNT {}
-    })
-    .await
-    .expect("warm-up frame");
+    warm_up(&sender, &mut reader).await.unwrap();
 
     let frames = 240u32;
     let receiving = async {
@@ -255,13 +233,7 @@ async fn a_stalled_or_vanished_subscriber_does_not_delay_another() {
             }
         }
     };
-    let sending = async {
-        let mut tick = interval(Duration::from_micros(1_000_000 / SEND_HZ));
-        for i in 1..=frames {
-            tick.tick().await;
-            sender.send_frame(&test_pose(i), 0.0).await.unwrap();
-        }
-    };
+    let sending = async { sender.send_poses(frames, SEND_HZ).await.unwrap() };
     let (indices, ()) = timeout(DEADLINE, async { tokio::join!(receiving, sending) })
         .await
         .expect("reader keeps up");
