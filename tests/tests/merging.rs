@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use glam::Quat;
+use kagura_calibration::merge::BodyPart;
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{Expression, HumanoidBone, PoseFrame, rotation_error_degrees};
 use kagura_server::clock::now_us;
@@ -50,27 +51,15 @@ fn head_yaw_deg(f: &PoseFrame) -> f32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn face_from_one_sender_body_from_another_survives_loss_and_return() {
     let mut config = test_config("merging");
-    config.vmc = vec![
-        VmcSourceConfig {
-            port: 0,
-            performer: Some("main".into()),
-            senders: vec![],
-            filter: false,
-            parts: Some(vec![
-                kagura_calibration::merge::BodyPart::Face,
-                kagura_calibration::merge::BodyPart::Head,
-            ]),
-            priority: 10,
-        },
-        VmcSourceConfig {
-            port: 0,
-            performer: Some("main".into()),
-            senders: vec![],
-            filter: false,
-            parts: None,
-            priority: 0,
-        },
-    ];
+    // The test config's one VMC port ("main", unfiltered) drives everything at priority 0; a
+    // second port, the phone, drives face and head at priority 10.
+    let suit_port = config.vmc[0].clone();
+    let phone_port = VmcSourceConfig {
+        parts: Some(vec![BodyPart::Face, BodyPart::Head]),
+        priority: 10,
+        ..suit_port.clone()
+    };
+    config.vmc = vec![phone_port, suit_port];
     config.merging = MergingConfig {
         hold_ms: HOLD_MS,
         ease_ms: EASE_MS,
