@@ -15,9 +15,9 @@
 use std::f32::consts::TAU;
 
 use glam::{Quat, Vec3};
-use kagura_calibration::filter::{
-    FilterSettings, OneEuroParams, OneEuroRotationFilter, SourceKind,
-};
+use kagura_calibration::filter::{OneEuroParams, OneEuroRotationFilter};
+use kagura_capture::SourceKindSpec;
+use kagura_capture::vmc::VmcConfig;
 
 const RATE_HZ: f32 = 60.0;
 const SECONDS: f32 = 30.0;
@@ -147,7 +147,7 @@ fn ema(noisy: &[Quat], alpha: f32) -> Vec<Quat> {
 }
 
 fn main() {
-    let vmc = FilterSettings::for_source(SourceKind::Vmc);
+    let vmc = <VmcConfig as SourceKindSpec>::filter_preset();
     let motions = [
         Motion {
             name: "arm swing",

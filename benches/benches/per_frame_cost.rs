@@ -4,8 +4,10 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::{Quat, Vec3};
 use kagura_benches::bench_pose;
-use kagura_calibration::filter::{FilterSettings, PoseFilter, SourceKind};
+use kagura_calibration::filter::PoseFilter;
 use kagura_calibration::retarget::{Retargeter, SourceSkeleton, TargetBody};
+use kagura_capture::SourceKindSpec;
+use kagura_capture::vmc::VmcConfig;
 use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
 use kagura_protocol::{PerformerId, PoseFrame, wire};
 use std::hint::black_box;
@@ -40,7 +42,7 @@ fn per_frame_cost(c: &mut Criterion) {
         b.iter(|| black_box(wire::decode(black_box(&encoded))))
     });
     c.bench_function("pose_filter_8_performers (full frames, VMC preset)", |b| {
-        let settings = FilterSettings::for_source(SourceKind::Vmc);
+        let settings = <VmcConfig as SourceKindSpec>::filter_preset();
         let mut filters: Vec<PoseFilter> = (0..8).map(|_| PoseFilter::default()).collect();
         let mut frames: Vec<_> = (0..8u16).map(|p| bench_pose(PerformerId(p), 100)).collect();
         let mut t = 1_000_000u64;
@@ -56,7 +58,7 @@ fn per_frame_cost(c: &mut Criterion) {
 
 /// Retargeting (a 55-joint source skeleton) plus filtering, for 8 performers per frame.
 fn retarget_and_filter(c: &mut Criterion) {
-    let settings = FilterSettings::for_source(SourceKind::Vmc);
+    let settings = <VmcConfig as SourceKindSpec>::filter_preset();
     let mut performers: Vec<(Retargeter, PoseFilter, PoseFrame)> = (0..8u16)
         .map(|p| {
             let retargeter =

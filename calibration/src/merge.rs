@@ -74,18 +74,26 @@ impl SourceRole {
 struct SourceState {
     role: SourceRole,
     latest: Option<PoseFrame>,
+    /// When its newest frame arrived.
     last_seen_us: u64,
 }
+
+/// How often a cross-fade in progress asks to be recomposed, µs (60 Hz).
+pub const FADE_TICK_US: u64 = 16_667;
 
 #[derive(Clone, Copy)]
 struct PartState {
     driver: Option<usize>,
     switched_at_us: u64,
+    /// When the cross-fade of the last switch ends (no later than `switched_at_us` when the
+    /// switch did not fade).
+    fade_until_us: u64,
 }
 
 /// Merges one performer's sources.
 pub struct PoseMerger {
-    sources: Vec<SourceState>,
+    /// By slot; a removed source leaves `None`, so other slots keep their numbers.
+    sources: Vec<Option<SourceState>>,
     parts: [PartState; 6],
     /// What was last composed: where cross-fades start from.
     shown: PoseFrame,
@@ -94,6 +102,8 @@ pub struct PoseMerger {
     hold_us: u64,
     ease_us: u64,
     seq: u32,
+    /// The latest `now` composed at: time never runs backwards here.
+    now_us: u64,
 }
 
 impl PoseMerger {
@@ -101,36 +111,77 @@ impl PoseMerger {
         PoseMerger {
             sources: roles
                 .into_iter()
-                .map(|role| SourceState {
-                    role,
-                    latest: None,
-                    last_seen_us: 0,
+                .map(|role| {
+                    Some(SourceState {
+                        role,
+                        latest: None,
+                        last_seen_us: 0,
+                    })
                 })
                 .collect(),
             parts: [PartState {
                 driver: None,
                 switched_at_us: 0,
+                fade_until_us: 0,
             }; 6],
             shown: PoseFrame::new(performer),
             fade_from: PoseFrame::new(performer),
             hold_us,
             ease_us,
             seq: 0,
+            now_us: 0,
         }
     }
 
-    /// Records source `source`'s newest frame (its `capture_us` is when it was heard).
-    pub fn update(&mut self, source: usize, frame: PoseFrame) {
-        if let Some(s) = self.sources.get_mut(source) {
-            s.last_seen_us = frame.capture_us;
+    /// Adds a source; returns its slot.
+    pub fn add_source(&mut self, role: SourceRole) -> usize {
+        self.sources.push(Some(SourceState {
+            role,
+            latest: None,
+            last_seen_us: 0,
+        }));
+        self.sources.len() - 1
+    }
+
+    /// Removes a source: its parts move on at the next compose, as if it had gone silent.
+    pub fn remove_source(&mut self, slot: usize) {
+        if let Some(s) = self.sources.get_mut(slot) {
+            *s = None;
+        }
+    }
+
+    /// Records source `source`'s newest frame, which arrived at `arrival_us`.
+    pub fn update(&mut self, source: usize, frame: PoseFrame, arrival_us: u64) {
+        if let Some(Some(s)) = self.sources.get_mut(source) {
+            s.last_seen_us = arrival_us;
             s.latest = Some(frame);
         }
     }
 
+    /// When the merged pose next changes with no new frame, µs: a live source's hold running
+    /// out, or the next step of a cross-fade in progress. `None`: nothing is due.
+    pub fn next_change_us(&self) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        let mut earliest = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
+        for part in BodyPart::ALL {
+            let state = self.parts[part.index()];
+            if let Some(Some(source)) = state.driver.map(|d| &self.sources[d]) {
+                earliest(source.last_seen_us + self.hold_us + 1);
+            }
+            if state.fade_until_us > self.now_us {
+                earliest((self.now_us + FADE_TICK_US).min(state.fade_until_us));
+            }
+        }
+        next
+    }
+
     /// The merged pose at `now_us`. Time never runs backwards here: sources on different
-    /// threads may hand in slightly out-of-order times, and the later one counts.
+    /// threads may hand in slightly out-of-order times, and the later one counts. The frame's
+    /// `capture_us` is the newest capture time among the sources shown, or `now_us` while a
+    /// cross-fade makes a pose no source sent (and when no source is shown).
     pub fn compose(&mut self, now_us: u64) -> PoseFrame {
-        let now_us = now_us.max(self.shown.capture_us);
+        let now_us = now_us.max(self.now_us);
+        self.now_us = now_us;
         for part in BodyPart::ALL {
             let driver = self.driver_for(part, now_us);
             let state = &mut self.parts[part.index()];
@@ -142,24 +193,41 @@ impl PoseMerger {
                 } else {
                     now_us.saturating_sub(self.ease_us)
                 };
+                state.fade_until_us = state.switched_at_us + self.ease_us;
                 copy_part(&self.shown, &mut self.fade_from, part);
             }
         }
         let mut out = PoseFrame::new(self.shown.performer);
         out.seq = self.seq;
-        out.capture_us = now_us;
         self.seq = self.seq.wrapping_add(1);
+        let mut captured: Option<u64> = None;
+        let mut fading = false;
         for part in BodyPart::ALL {
             let state = self.parts[part.index()];
-            let target = state.driver.and_then(|s| self.sources[s].latest.as_ref());
+            let target = state
+                .driver
+                .and_then(|s| self.sources[s].as_ref())
+                .and_then(|s| s.latest.as_ref());
+            if let Some(target) = target {
+                captured = Some(captured.map_or(target.capture_us, |c| c.max(target.capture_us)));
+            }
             let elapsed = now_us.saturating_sub(state.switched_at_us);
             let t = if self.ease_us == 0 {
                 1.0
             } else {
                 (elapsed as f32 / self.ease_us as f32).min(1.0)
             };
+            fading |= t < 1.0;
             blend_part(&self.fade_from, target, t, part, &mut out);
         }
+        // A pose mid-fade is made now; otherwise it is as old as the newest source frame in it.
+        // Never earlier than what was shown before.
+        let made_at = if fading {
+            now_us
+        } else {
+            captured.unwrap_or(now_us)
+        };
+        out.capture_us = made_at.max(self.shown.capture_us);
         self.shown = out.clone();
         out
     }
@@ -168,6 +236,7 @@ impl PoseMerger {
         self.sources
             .iter()
             .enumerate()
+            .filter_map(|(i, s)| Some((i, s.as_ref()?)))
             .filter(|(_, s)| s.latest.is_some() && s.role.parts.contains(&part))
             .filter(|(_, s)| now_us.saturating_sub(s.last_seen_us) <= self.hold_us)
             // Highest priority; among equals, the first configured.
@@ -291,9 +360,9 @@ mod tests {
         ) {
             while *t < until {
                 if phone_live {
-                    merger.update(0, source_frame(0.5, 0.0, 0.8, *t));
+                    merger.update(0, source_frame(0.5, 0.0, 0.8, *t), *t);
                 }
-                merger.update(1, source_frame(-0.5, 1.0, 0.1, *t));
+                merger.update(1, source_frame(-0.5, 1.0, 0.1, *t), *t);
                 outputs.push((*t, merger.compose(*t)));
                 *t += 10_000;
             }
@@ -344,12 +413,52 @@ mod tests {
     fn a_part_with_no_live_source_eases_to_rest() {
         let mut merger =
             PoseMerger::new(PerformerId(0), vec![SourceRole::everything()], HOLD, EASE);
-        merger.update(0, source_frame(0.5, 0.3, 0.6, 1_000_000));
+        merger.update(0, source_frame(0.5, 0.3, 0.6, 1_000_000), 1_000_000);
         merger.compose(1_000_000);
         let late = merger.compose(1_000_000 + HOLD + 1);
         let later = merger.compose(1_000_000 + HOLD + 1 + EASE);
         assert!((yaw(&late) - 0.5).abs() < 0.01);
         assert!(yaw(&later).abs() < 1e-4, "rest");
         assert!(later.expression(Expression::Aa).unwrap() < 1e-4);
+    }
+
+    #[test]
+    fn silence_is_noticed_by_the_timer_alone() {
+        let mut merger =
+            PoseMerger::new(PerformerId(0), vec![SourceRole::everything()], HOLD, EASE);
+        assert_eq!(merger.next_change_us(), None, "nothing heard, nothing due");
+        let t0 = 1_000_000;
+        merger.update(0, source_frame(0.5, 0.3, 0.6, t0), t0);
+        merger.compose(t0);
+        // Driven only by its own deadlines, the pose holds, then eases to rest.
+        let mut now = merger.next_change_us().expect("the hold runs out");
+        assert_eq!(now, t0 + HOLD + 1);
+        let mut steps = 0;
+        while let Some(next) = merger.next_change_us() {
+            assert!(next >= now, "deadlines move forward");
+            now = next;
+            let f = merger.compose(now);
+            steps += 1;
+            assert!(steps < 100, "the ease ends");
+            if merger.next_change_us().is_none() {
+                assert!(yaw(&f).abs() < 1e-4, "at rest when nothing is due");
+            }
+        }
+        assert!(now >= t0 + HOLD + EASE);
+    }
+
+    #[test]
+    fn a_removed_source_hands_its_parts_on() {
+        let mut merger = PoseMerger::new(PerformerId(0), vec![], HOLD, 0);
+        let a = merger.add_source(SourceRole::everything());
+        let b = merger.add_source(SourceRole {
+            parts: BodyPart::ALL.to_vec(),
+            priority: 5,
+        });
+        merger.update(a, source_frame(-0.5, 0.0, 0.0, 10), 10);
+        merger.update(b, source_frame(0.5, 0.0, 0.0, 10), 10);
+        assert!((yaw(&merger.compose(10)) - 0.5).abs() < 1e-4);
+        merger.remove_source(b);
+        assert!((yaw(&merger.compose(11)) + 0.5).abs() < 1e-4);
     }
 }

@@ -7,7 +7,15 @@
 use std::f32::consts::{PI, TAU};
 
 use glam::{EulerRot, Quat, Vec3};
+use kagura_calibration::filter::FilterSettings;
+use kagura_calibration::merge::SourceRole;
 use kagura_protocol::{Expression, HumanoidBone, PerformerId, PoseFrame};
+use serde::Deserialize;
+
+use crate::source::{
+    BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
+    SourceReport, StreamReport, StreamSpec,
+};
 
 /// Standing hips height of the demo performer, metres.
 const HIPS_HEIGHT_M: f32 = 0.95;
@@ -138,6 +146,133 @@ pub fn pose_at(performer: PerformerId, t: f32) -> PoseFrame {
     f
 }
 
+/// The demo's frame rate, Hz.
+pub const DEMO_RATE_HZ: u32 = 60;
+
+/// The config section of the built-in demo performer (`kagura demo`):
+///
+/// ```toml
+/// [[source]]
+/// kind = "demo"
+/// performer = "demo"
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub performer: String,
+    /// Frames per second (1–1000, default 60).
+    #[serde(default = "demo_rate")]
+    pub rate_hz: u32,
+}
+
+fn demo_rate() -> u32 {
+    DEMO_RATE_HZ
+}
+
+impl SourceKindSpec for DemoConfig {
+    const KIND: &'static str = "demo";
+
+    /// The demo is clean already.
+    fn filter_preset() -> FilterSettings {
+        FilterSettings::light()
+    }
+
+    fn io(&self) -> SourceIo {
+        SourceIo::Timer
+    }
+
+    fn performers(&self) -> Vec<String> {
+        vec![self.performer.clone()]
+    }
+
+    fn build(&self, _env: &BuildEnv<'_>) -> Result<Box<dyn Source>, String> {
+        if !(1..=1000).contains(&self.rate_hz) {
+            return Err(format!("demo rate_hz {} is outside 1–1000", self.rate_hz));
+        }
+        Ok(Box::new(DemoSource {
+            demo: DemoPerformer::new(PerformerId(0)),
+            specs: vec![StreamSpec {
+                performer: self.performer.clone(),
+                role: SourceRole::everything(),
+                filtered: true,
+                key: "demo".into(),
+            }],
+            period_us: 1_000_000 / u64::from(self.rate_hz),
+            next_us: None,
+            pending: None,
+            frames: 0,
+        }))
+    }
+}
+
+/// The demo as a [`Source`]: a frame at every timeout, one period apart (missed ticks are
+/// skipped, never made up in a burst).
+pub struct DemoSource {
+    demo: DemoPerformer,
+    specs: Vec<StreamSpec>,
+    period_us: u64,
+    next_us: Option<u64>,
+    pending: Option<PoseFrame>,
+    frames: u64,
+}
+
+impl Source for DemoSource {
+    fn kind(&self) -> &'static str {
+        DemoConfig::KIND
+    }
+
+    fn describe(&self) -> String {
+        "built-in".into()
+    }
+
+    fn streams(&self) -> &[StreamSpec] {
+        &self.specs
+    }
+
+    fn handle_input(&mut self, _input: SourceInput<'_>, _now_us: u64) {}
+
+    fn poll_event(&mut self) -> Option<SourceEvent> {
+        let pose = self.pending.take()?;
+        Some(SourceEvent::Frame {
+            stream: 0,
+            frame: SourceFrame {
+                arrival_us: pose.capture_us,
+                pose,
+            },
+        })
+    }
+
+    /// Due at once when started, then every period.
+    fn poll_timeout(&self) -> Option<u64> {
+        Some(self.next_us.unwrap_or(0))
+    }
+
+    fn handle_timeout(&mut self, now_us: u64) {
+        let next = self.next_us.unwrap_or(now_us);
+        if now_us < next {
+            return;
+        }
+        self.pending = Some(self.demo.frame_at(now_us));
+        self.frames += 1;
+        // The next tick after now, on the original grid.
+        let missed = (now_us - next) / self.period_us;
+        self.next_us = Some(next + (missed + 1) * self.period_us);
+    }
+
+    fn report(&self) -> SourceReport {
+        SourceReport {
+            streams: vec![StreamReport {
+                performer: self.specs[0].performer.clone(),
+                key: self.specs[0].key.clone(),
+                filtered: true,
+                counters: Some(serde_json::json!({ "frames": self.frames })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +303,28 @@ mod tests {
             })
             .fold(0.0f32, f32::max);
         assert!(max_blink > 0.9);
+    }
+
+    #[test]
+    fn the_demo_source_ticks_on_its_own_grid_and_skips_missed_ticks() {
+        let config = DemoConfig {
+            performer: "demo".into(),
+            rate_hz: 100,
+        };
+        let env = BuildEnv {
+            read_file: &|_| Err(std::io::ErrorKind::NotFound.into()),
+        };
+        let mut source = config.build(&env).unwrap();
+        let start = 1_000_000;
+        source.handle_timeout(start);
+        assert!(source.poll_event().is_some());
+        assert_eq!(source.poll_timeout(), Some(start + 10_000));
+        // Early: nothing. Late by 3.5 periods: one frame, next on the grid.
+        source.handle_timeout(start + 5_000);
+        assert!(source.poll_event().is_none());
+        source.handle_timeout(start + 45_000);
+        assert!(source.poll_event().is_some());
+        assert!(source.poll_event().is_none());
+        assert_eq!(source.poll_timeout(), Some(start + 50_000));
     }
 }

@@ -1,10 +1,24 @@
 //! Tracking sources as sans-IO cores: bytes (plus their arrival time) in, [`PoseFrame`]s in the
 //! internal convention and counted errors out.
 //!
-//! Architecture invariant: no sockets, tasks or clocks here; the server owns those. Only each
-//! source's own module knows that source's axes, units and names.
+//! - [`source`]: the contract every source kind implements ([`source::Source`]).
+//! - [`registry`]: every kind, registered in one place; the config's `[[source]]` entries.
+//! - One module per kind: [`vmc`], [`bvh`], [`demo`]. Each holds its parser, its convention
+//!   conversion, its skeleton, its filter preset and its config section.
+//!
+//! Architecture invariant: no sockets, tasks, clocks or file access here; the server owns
+//! those. Only each source's own module knows that source's axes, units and names.
 //!
 //! [`PoseFrame`]: kagura_protocol::PoseFrame
 
+pub mod bvh;
 pub mod demo;
+pub mod registry;
+pub mod source;
 pub mod vmc;
+
+pub use registry::{SourceConfig, source_kinds};
+pub use source::{
+    BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
+    SourceReport, StreamReport, StreamSpec, Transmit,
+};

@@ -2,119 +2,97 @@
 //! HTTP API or the CLI, kept in `<data dir>/calibration/<performer>.json` and reloaded on start.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use kagura_calibration::procedures::{CalibrationCapture, CalibrationKind, PerformerCalibration};
-use kagura_protocol::{PerformerId, PoseFrame};
-
-use crate::bus::PoseBus;
-use crate::status::lock;
+use kagura_engine::{Engine, Performer};
 
 /// Longest countdown or capture accepted, seconds.
 pub const MAX_SECONDS: f32 = 30.0;
 
-struct PerformerCalibrationState {
-    file: PathBuf,
-    calibration: RwLock<PerformerCalibration>,
-    /// The capture in progress, fed by the performer's source.
-    capture: Mutex<Option<CalibrationCapture>>,
-}
-
-/// All performers' calibrations, indexed by performer id.
+/// Where calibrations are kept, and the procedure that measures them.
 pub struct Calibrations {
-    performers: Vec<PerformerCalibrationState>,
+    dir: PathBuf,
 }
 
 impl Calibrations {
-    /// Loads what is saved in `data_dir`; performers without a file start uncalibrated.
-    pub fn load(data_dir: &Path, bus: &PoseBus) -> anyhow::Result<Self> {
-        let dir = data_dir.join("calibration");
-        let performers = bus
-            .performers()
-            .iter()
-            .map(|p| {
-                let file = dir.join(format!("{}.json", file_stem(&p.name)));
-                let calibration = match std::fs::read(&file) {
-                    Ok(bytes) => serde_json::from_slice(&bytes)
-                        .with_context(|| format!("reading calibration {}", file.display()))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        PerformerCalibration::default()
-                    }
-                    Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-                };
-                Ok(PerformerCalibrationState {
-                    file,
-                    calibration: RwLock::new(calibration),
-                    capture: Mutex::new(None),
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Calibrations { performers })
-    }
-
-    /// For each raw frame from a source: feeds a capture in progress, then applies the
-    /// performer's calibration in place.
-    pub fn process(&self, frame: &mut PoseFrame) {
-        let Some(state) = self.performers.get(frame.performer.0 as usize) else {
-            return;
-        };
-        if let Some(capture) = lock(&state.capture).as_mut() {
-            capture.add(frame);
+    pub fn new(data_dir: &Path) -> Self {
+        Calibrations {
+            dir: data_dir.join("calibration"),
         }
-        state
-            .calibration
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(frame);
     }
 
-    pub fn get(&self, performer: PerformerId) -> Option<PerformerCalibration> {
-        let state = self.performers.get(performer.0 as usize)?;
-        Some(
-            state
-                .calibration
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        )
+    fn file(&self, performer: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", file_stem(performer)))
+    }
+
+    /// Loads what is saved for every performer of `engine`; those without a file stay
+    /// uncalibrated.
+    pub fn load_all(&self, engine: &Engine) -> anyhow::Result<()> {
+        for slot in engine.bus().performers() {
+            let Some(performer) = engine.performer(slot.id) else {
+                continue;
+            };
+            let file = self.file(&performer.name);
+            match std::fs::read(&file) {
+                Ok(bytes) => performer.set_calibration(
+                    serde_json::from_slice(&bytes)
+                        .with_context(|| format!("reading calibration {}", file.display()))?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+            }
+        }
+        Ok(())
     }
 
     /// Runs a calibration: waits `countdown` (the performer gets into pose), captures for
-    /// `duration`, then stores and saves the result. One capture per performer at a time.
+    /// `duration`, then stores and saves the result. One procedure per performer at a time; if
+    /// the caller goes away (the future is dropped) the procedure ends with nothing changed.
     pub async fn run(
         &self,
-        performer: PerformerId,
+        performer: Arc<Performer>,
         kind: CalibrationKind,
         countdown: Duration,
         duration: Duration,
     ) -> anyhow::Result<PerformerCalibration> {
-        let state = self
-            .performers
-            .get(performer.0 as usize)
-            .context("no such performer")?;
+        anyhow::ensure!(
+            performer.begin_calibration(),
+            "a calibration is already running for this performer"
+        );
+        let claim = Claim(&performer);
         if kind.captures() {
-            anyhow::ensure!(
-                lock(&state.capture).is_none(),
-                "a calibration is already running for this performer"
-            );
             tokio::time::sleep(countdown).await;
-            *lock(&state.capture) = Some(CalibrationCapture::new(kind));
+            performer.start_capture(kind);
             tokio::time::sleep(duration).await;
         }
-        let capture = lock(&state.capture)
-            .take()
+        let capture = claim
+            .release()
             .unwrap_or_else(|| CalibrationCapture::new(kind));
-        let current = state
-            .calibration
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let updated = capture.finish(&current)?;
-        save(&state.file, &updated)?;
-        *state.calibration.write().unwrap_or_else(|e| e.into_inner()) = updated.clone();
+        let updated = capture.finish(&performer.calibration())?;
+        save(&self.file(&performer.name), &updated)?;
+        performer.set_calibration(updated.clone());
         Ok(updated)
+    }
+}
+
+/// A performer claimed for a calibration procedure; dropping it (the request went away)
+/// releases the performer and discards the capture.
+struct Claim<'a>(&'a Performer);
+
+impl Claim<'_> {
+    fn release(self) -> Option<CalibrationCapture> {
+        let capture = self.0.end_calibration();
+        std::mem::forget(self);
+        capture
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.end_calibration();
     }
 }
 

@@ -1,15 +1,24 @@
 //! Configuration: built-in defaults, overridden by a TOML file, overridden by command-line flags.
+//!
+//! Sources are one kind-tagged list, `[[source]]` with `kind = "vmc" | "bvh" | "demo" | …`; each
+//! kind's fields are its own config section in `kagura-capture`. The older `[[vmc]]` and
+//! `[[bvh]]` tables are still read, as if written `[[source]] kind = "vmc"` / `"bvh"`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use kagura_calibration::filter::SourceKind;
-use kagura_calibration::merge::{BodyPart, SourceRole};
-use kagura_protocol::PerformerId;
+use kagura_capture::SourceConfig;
+use kagura_capture::bvh::BvhConfig;
+use kagura_capture::vmc::{DEFAULT_VMC_PORT, VmcConfig};
+use kagura_engine::{FilterControl, MergeTiming};
 use serde::Deserialize;
 
-use crate::pipeline::Route;
+/// The older names of the VMC and BVH config sections.
+pub type VmcSourceConfig = VmcConfig;
+pub type BvhSourceConfig = BvhConfig;
+pub use kagura_capture::vmc::VmcSenderConfig;
 
 /// The whole server configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -21,18 +30,19 @@ pub struct Config {
     pub quic_port: u16,
     /// TCP port of the HTTP API and pages.
     pub http_port: u16,
-    /// Where state lives (the QUIC certificate). `None`: the platform's data directory.
+    /// Where state lives (certificate, calibrations). `None`: the platform's data directory.
     pub data_dir: Option<PathBuf>,
-    /// VMC receivers, one per UDP port.
-    pub vmc: Vec<VmcSourceConfig>,
-    /// BVH files played as performers (recorded motion capture, retargeted to the humanoid).
-    pub bvh: Vec<BvhSourceConfig>,
-    /// Run the built-in demo performer under this name.
-    pub demo_performer: Option<String>,
+    /// Every source, tagged by `kind`. When none is a VMC source, the default VMC port
+    /// (39539) drives the performer `main`.
+    pub source: Vec<SourceConfig>,
+    /// `[[vmc]]`, read as `[[source]] kind = "vmc"`.
+    pub vmc: Vec<VmcConfig>,
+    /// `[[bvh]]`, read as `[[source]] kind = "bvh"`.
+    pub bvh: Vec<BvhConfig>,
     /// The avatar (.vrm) for performers without their own; default: the bundled mannequin.
     pub avatar: Option<PathBuf>,
     /// Avatars by performer name.
-    pub avatars: std::collections::BTreeMap<String, PathBuf>,
+    pub avatars: BTreeMap<String, PathBuf>,
     /// Pose filtering (One Euro), on by default with a preset per kind of source.
     pub filters: FiltersConfig,
     /// How a performer fed by several sources moves between them.
@@ -57,98 +67,35 @@ impl Default for MergingConfig {
     }
 }
 
-/// Every source's routes, planned from the config before anything binds.
-pub struct PlannedRoutes {
-    /// Per performer id, its sources' roles in slot order.
-    pub roles: Vec<Vec<SourceRole>>,
-    /// Per VMC source, its streams: which senders (`None`: any) go where.
-    pub vmc: Vec<Vec<(Option<SenderMatch>, Route)>>,
-    /// Per BVH source, its route.
-    pub bvh: Vec<Route>,
-    pub demo: Option<Route>,
+impl MergingConfig {
+    pub fn timing(&self) -> MergeTiming {
+        MergeTiming {
+            hold_us: u64::from(self.hold_ms) * 1000,
+            ease_us: u64::from(self.ease_ms) * 1000,
+        }
+    }
 }
 
 /// `[filters]`: `enabled = false` turns filtering off everywhere (like `--no-filter`);
-/// `[filters.vmc]` and `[filters.demo]` override that kind's preset, naming only what changes,
-/// e.g. `head = { min_cutoff_hz = 0.8 }` or `predict_us = 8000`.
+/// `[filters.<kind>]` overrides that kind's preset, naming only what changes, e.g.
+/// `head = { min_cutoff_hz = 0.8 }` or `predict_us = 8000`. An unknown kind is an error.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct FiltersConfig {
     pub enabled: bool,
-    pub vmc: Option<toml::Table>,
-    pub demo: Option<toml::Table>,
-    pub bvh: Option<toml::Table>,
+    #[serde(flatten)]
+    pub kinds: BTreeMap<String, toml::Table>,
 }
 
 impl Default for FiltersConfig {
     fn default() -> Self {
         FiltersConfig {
             enabled: true,
-            vmc: None,
-            demo: None,
-            bvh: None,
+            kinds: BTreeMap::new(),
         }
     }
 }
 
-/// One VMC listening port and who performs on it.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VmcSourceConfig {
-    pub port: u16,
-    /// The performer every sender on this port drives, when `senders` is empty.
-    #[serde(default)]
-    pub performer: Option<String>,
-    /// Known senders and their performers. When non-empty, datagrams from other addresses are
-    /// ignored and counted.
-    #[serde(default)]
-    pub senders: Vec<VmcSenderConfig>,
-    /// Filter this source's frames (default true; `[filters]` decides how).
-    #[serde(default = "yes")]
-    pub filter: bool,
-    /// The body parts the port-level performer's sender drives (default: all), when several
-    /// sources feed one performer.
-    #[serde(default)]
-    pub parts: Option<Vec<BodyPart>>,
-    /// Higher wins where sources' parts overlap.
-    #[serde(default)]
-    pub priority: i32,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// `[[bvh]]`: a BVH file played as a performer, looping.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BvhSourceConfig {
-    pub file: PathBuf,
-    pub performer: String,
-    #[serde(default = "yes")]
-    pub filter: bool,
-    #[serde(default)]
-    pub parts: Option<Vec<BodyPart>>,
-    #[serde(default)]
-    pub priority: i32,
-}
-
-/// A sender, matched by IP address (any port) or by `IP:port`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VmcSenderConfig {
-    pub address: String,
-    pub performer: String,
-    /// The body parts this sender drives (default: all).
-    #[serde(default)]
-    pub parts: Option<Vec<BodyPart>>,
-    /// Higher wins where sources' parts overlap.
-    #[serde(default)]
-    pub priority: i32,
-}
-
-/// VMC's standard Performer → Marionette port.
-pub const DEFAULT_VMC_PORT: u16 = 39539;
 pub const DEFAULT_QUIC_PORT: u16 = 4433;
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
 /// The performer that the default VMC port drives.
@@ -161,47 +108,13 @@ impl Default for Config {
             quic_port: DEFAULT_QUIC_PORT,
             http_port: DEFAULT_HTTP_PORT,
             data_dir: None,
+            source: Vec::new(),
+            vmc: Vec::new(),
             bvh: Vec::new(),
-            vmc: vec![VmcSourceConfig {
-                port: DEFAULT_VMC_PORT,
-                performer: Some(DEFAULT_PERFORMER.into()),
-                senders: Vec::new(),
-                filter: true,
-                parts: None,
-                priority: 0,
-            }],
-            demo_performer: None,
             avatar: None,
             avatars: Default::default(),
             filters: FiltersConfig::default(),
             merging: MergingConfig::default(),
-        }
-    }
-}
-
-/// How a VMC source matches a sender address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SenderMatch {
-    Ip(IpAddr),
-    Exact(SocketAddr),
-}
-
-impl SenderMatch {
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        if let Ok(addr) = text.parse::<SocketAddr>() {
-            Ok(SenderMatch::Exact(addr))
-        } else {
-            let ip = text
-                .parse::<IpAddr>()
-                .with_context(|| format!("sender address {text:?} is neither IP nor IP:port"))?;
-            Ok(SenderMatch::Ip(ip))
-        }
-    }
-
-    pub fn matches(&self, addr: SocketAddr) -> bool {
-        match self {
-            SenderMatch::Ip(ip) => addr.ip() == *ip,
-            SenderMatch::Exact(exact) => addr == *exact,
         }
     }
 }
@@ -213,23 +126,65 @@ impl Config {
             .with_context(|| format!("reading config file {}", path.display()))?;
         let config: Config = toml::from_str(&text)
             .with_context(|| format!("parsing config file {}", path.display()))?;
+        if !config.vmc.is_empty() || !config.bvh.is_empty() {
+            tracing::info!(
+                "{}: [[vmc]] and [[bvh]] are read as [[source]] entries with kind = \"vmc\" / \"bvh\"",
+                path.display()
+            );
+        }
         Ok(config)
     }
 
-    /// The filter settings in force at start: presets, then the config's overrides.
-    pub fn filter_control(&self) -> anyhow::Result<crate::filters::FilterControl> {
-        use kagura_calibration::filter::SourceKind;
-        let control = crate::filters::FilterControl::new(!self.filters.enabled);
-        for (kind, table) in [
-            (SourceKind::Vmc, &self.filters.vmc),
-            (SourceKind::Demo, &self.filters.demo),
-        ] {
-            if let Some(table) = table {
-                let patch = serde_json::to_value(table)?;
-                control
-                    .update(kind, &patch)
-                    .with_context(|| format!("config [filters.{kind:?}]"))?;
+    /// Every source in force, in order: `[[source]]` entries, then the older `[[vmc]]` and
+    /// `[[bvh]]` tables; plus the default VMC port when no VMC source is configured.
+    pub fn sources(&self) -> Vec<SourceConfig> {
+        let mut all = self.source.clone();
+        all.extend(self.vmc.iter().cloned().map(SourceConfig::Vmc));
+        all.extend(self.bvh.iter().cloned().map(SourceConfig::Bvh));
+        if !all.iter().any(|s| matches!(s, SourceConfig::Vmc(_))) {
+            all.push(SourceConfig::Vmc(VmcConfig::on_port(
+                DEFAULT_VMC_PORT,
+                DEFAULT_PERFORMER,
+            )));
+        }
+        all
+    }
+
+    /// Sets the first VMC source's port (`--vmc-port`), adding the default VMC source if none
+    /// is configured.
+    pub fn set_vmc_port(&mut self, port: u16) {
+        let first = self.source.iter_mut().find_map(|s| match s {
+            SourceConfig::Vmc(vmc) => Some(vmc),
+            _ => None,
+        });
+        match first.or(self.vmc.first_mut()) {
+            Some(vmc) => vmc.port = port,
+            None => self.source.push(SourceConfig::Vmc(VmcConfig::on_port(
+                port,
+                DEFAULT_PERFORMER,
+            ))),
+        }
+    }
+
+    /// Every performer the sources name, in order, each once.
+    pub fn performer_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for name in self.sources().iter().flat_map(|s| s.performers()) {
+            if !names.contains(&name) {
+                names.push(name);
             }
+        }
+        names
+    }
+
+    /// The filter settings in force at start: each kind's preset, then the config's overrides.
+    pub fn filter_control(&self) -> anyhow::Result<FilterControl> {
+        let control = FilterControl::new(kagura_capture::source_kinds(), !self.filters.enabled);
+        for (kind, table) in &self.filters.kinds {
+            let patch = serde_json::to_value(table)?;
+            control
+                .update(kind, &patch)
+                .with_context(|| format!("config [filters.{kind}]"))?;
         }
         Ok(control)
     }
@@ -260,119 +215,6 @@ impl Config {
             per_performer,
         })
     }
-
-    /// Every performer, in the order their ids are assigned: the demo first (so that a page
-    /// opened without `performer` shows it), then VMC sources and BVH files in order. A
-    /// performer fed by several sources appears once (their frames are merged).
-    pub fn performer_names(&self) -> anyhow::Result<Vec<String>> {
-        let mut names: Vec<String> = Vec::new();
-        let mut add = |name: &str| {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
-        };
-        if let Some(demo) = &self.demo_performer {
-            add(demo);
-        }
-        for source in &self.vmc {
-            if source.senders.is_empty() {
-                let Some(name) = &source.performer else {
-                    bail!(
-                        "VMC port {} names neither a performer nor senders",
-                        source.port
-                    );
-                };
-                add(name);
-            } else {
-                for sender in &source.senders {
-                    SenderMatch::parse(&sender.address)?;
-                    add(&sender.performer);
-                }
-            }
-        }
-        for bvh in &self.bvh {
-            add(&bvh.performer);
-        }
-        if names.len() > u16::MAX as usize {
-            bail!("too many performers");
-        }
-        Ok(names)
-    }
-
-    /// Plans every source's route: performer, merge slot, role, filtering.
-    pub fn routes(&self, names: &[String]) -> anyhow::Result<PlannedRoutes> {
-        let id_of = |name: &str| {
-            names
-                .iter()
-                .position(|n| n == name)
-                .map(|i| PerformerId(i as u16))
-                .with_context(|| format!("unknown performer {name:?}"))
-        };
-        let mut roles: Vec<Vec<SourceRole>> = vec![Vec::new(); names.len()];
-        let mut slot = |performer: PerformerId, parts: &Option<Vec<BodyPart>>, priority: i32| {
-            let parts = parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec());
-            let list = &mut roles[performer.0 as usize];
-            list.push(SourceRole { parts, priority });
-            list.len() - 1
-        };
-        let mut vmc = Vec::new();
-        for source in &self.vmc {
-            let mut streams = Vec::new();
-            let route = |performer, slot| Route {
-                performer,
-                slot,
-                kind: SourceKind::Vmc,
-                filtered: source.filter,
-            };
-            if source.senders.is_empty() {
-                let performer = id_of(source.performer.as_deref().unwrap_or_default())?;
-                streams.push((
-                    None,
-                    route(performer, slot(performer, &source.parts, source.priority)),
-                ));
-            } else {
-                for sender in &source.senders {
-                    let performer = id_of(&sender.performer)?;
-                    let matcher = SenderMatch::parse(&sender.address)?;
-                    streams.push((
-                        Some(matcher),
-                        route(performer, slot(performer, &sender.parts, sender.priority)),
-                    ));
-                }
-            }
-            vmc.push(streams);
-        }
-        let mut bvh = Vec::new();
-        for source in &self.bvh {
-            let performer = id_of(&source.performer)?;
-            let slot = slot(performer, &source.parts, source.priority);
-            bvh.push(Route {
-                performer,
-                slot,
-                kind: SourceKind::Bvh,
-                filtered: source.filter,
-            });
-        }
-        let demo = match &self.demo_performer {
-            Some(name) => {
-                let performer = id_of(name)?;
-                let slot = slot(performer, &None, 0);
-                Some(Route {
-                    performer,
-                    slot,
-                    kind: SourceKind::Demo,
-                    filtered: true,
-                })
-            }
-            None => None,
-        };
-        Ok(PlannedRoutes {
-            roles,
-            vmc,
-            bvh,
-            demo,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -382,15 +224,14 @@ mod tests {
     #[test]
     fn defaults_and_file_overrides() {
         let c = Config::default();
-        assert_eq!(
-            (c.quic_port, c.http_port, c.vmc[0].port),
-            (4433, 8080, 39539)
-        );
-        assert_eq!(c.performer_names().unwrap(), vec!["main"]);
+        assert_eq!((c.quic_port, c.http_port), (4433, 8080));
+        assert_eq!(c.performer_names(), vec!["main"]);
+        assert!(matches!(&c.sources()[..], [SourceConfig::Vmc(v)] if v.port == 39539));
         let c: Config = toml::from_str(
             r#"
             http_port = 9000
-            [[vmc]]
+            [[source]]
+            kind = "vmc"
             port = 39540
             senders = [{ address = "192.168.1.20", performer = "alice" },
                        { address = "192.168.1.21:5000", performer = "bob" }]
@@ -399,7 +240,28 @@ mod tests {
         .unwrap();
         assert_eq!(c.http_port, 9000);
         assert_eq!(c.quic_port, 4433);
-        assert_eq!(c.performer_names().unwrap(), vec!["alice", "bob"]);
+        assert_eq!(c.performer_names(), vec!["alice", "bob"]);
+    }
+
+    #[test]
+    fn older_vmc_and_bvh_tables_are_read_as_sources() {
+        let c: Config = toml::from_str(
+            r#"
+            [[vmc]]
+            port = 39541
+            performer = "old"
+            [[bvh]]
+            file = "dance.bvh"
+            performer = "recorded"
+            [[source]]
+            kind = "demo"
+            performer = "demo"
+            "#,
+        )
+        .unwrap();
+        let kinds: Vec<&str> = c.sources().iter().map(|s| s.kind()).collect();
+        assert_eq!(kinds, ["demo", "vmc", "bvh"]);
+        assert_eq!(c.performer_names(), ["demo", "old", "recorded"]);
     }
 
     #[test]
@@ -411,42 +273,32 @@ mod tests {
             .and_then(|rest| rest.split("```").next())
             .expect("README has a TOML example");
         let config: Config = toml::from_str(example).expect("README TOML example parses");
-        assert_eq!(
-            config.performer_names().unwrap(),
-            vec!["main", "alice", "bob"]
-        );
+        assert_eq!(config.performer_names(), vec!["main", "alice", "bob"]);
+        config.filter_control().unwrap();
     }
 
     #[test]
-    fn a_performer_fed_twice_gets_two_merge_slots() {
+    fn filter_overrides_apply_to_every_kind_and_unknown_kinds_are_refused() {
         let c: Config = toml::from_str(
             r#"
-            [[vmc]]
-            port = 39539
-            performer = "main"
-            parts = ["face", "head"]
-            priority = 10
-            [[vmc]]
-            port = 39540
-            performer = "main"
+            [filters.bvh]
+            head = { min_cutoff_hz = 0.25 }
             "#,
         )
         .unwrap();
-        let names = c.performer_names().unwrap();
-        assert_eq!(names, vec!["main"]);
-        let routes = c.routes(&names).unwrap();
-        assert_eq!(routes.roles[0].len(), 2);
-        assert_eq!(routes.roles[0][0].priority, 10);
-        assert_eq!((routes.vmc[0][0].1.slot, routes.vmc[1][0].1.slot), (0, 1));
+        assert_eq!(
+            c.filter_control().unwrap().get("bvh").head.min_cutoff_hz,
+            0.25
+        );
+        let c: Config = toml::from_str("[filters.webcma]\npredict_us = 1").unwrap();
+        let e = format!("{:#}", c.filter_control().err().expect("an unknown kind"));
+        assert!(e.contains("unknown source kind \"webcma\""), "{e}");
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
     }
 
     #[test]
-    fn sender_matching() {
-        let ip = SenderMatch::parse("10.0.0.1").unwrap();
-        assert!(ip.matches("10.0.0.1:1234".parse().unwrap()));
-        let exact = SenderMatch::parse("10.0.0.1:5").unwrap();
-        assert!(!exact.matches("10.0.0.1:6".parse().unwrap()));
-        assert!(SenderMatch::parse("nonsense").is_err());
+    fn an_unknown_source_kind_names_the_known_ones() {
+        let e = toml::from_str::<Config>("[[source]]\nkind = \"mocapi\"").unwrap_err();
+        assert!(e.to_string().contains("vmc"), "{e}");
     }
 }

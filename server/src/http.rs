@@ -8,7 +8,7 @@
 //! | `GET /healthz`, `GET /api/status`, `GET /api/time` | health, status JSON, server clock |
 //! | `POST /api/webrtc/{performer}` | SDP offer in, SDP answer out (WHEP-style) |
 //! | `GET /ws?performer=NAME` | WebSocket fallback carrying the same frames |
-//! | `GET /api/filters`, `PUT /api/filters/{vmc,demo}` | filter settings; PUT takes a partial JSON object |
+//! | `GET /api/filters`, `PUT /api/filters/{kind}` | filter settings; PUT takes a partial JSON object |
 //! | `GET /api/performers/{name}/calibration` | the performer's calibration |
 //! | `POST /api/performers/{name}/calibrate` | run one (`{"kind": "t_pose", "countdown_s": 3, "duration_s": 1}`); answers when done |
 
@@ -25,10 +25,10 @@ use axum::{Json, Router};
 use kagura_protocol::PerformerId;
 use serde::Deserialize;
 
-use crate::bus::PoseBus;
+use kagura_engine::{Engine, PoseBus};
+
 use crate::calibrations::{Calibrations, MAX_SECONDS};
 use crate::clock::now_us;
-use crate::filters::{FilterControl, source_kind};
 use crate::status::{ServerStatus, StatusReport};
 use crate::webrtc::WebRtcEgress;
 
@@ -46,11 +46,10 @@ pub struct Avatars {
 /// What the HTTP handlers share: the server's parts they read or drive.
 #[derive(Clone)]
 pub struct AppState {
-    pub bus: Arc<PoseBus>,
+    pub engine: Arc<Engine>,
     pub status: Arc<ServerStatus>,
     pub webrtc: Arc<WebRtcEgress>,
     pub avatars: Arc<Avatars>,
-    pub filters: Arc<FilterControl>,
     pub calibrations: Arc<Calibrations>,
 }
 
@@ -77,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(websocket))
         .route(
             "/api/filters",
-            get(|State(state): State<AppState>| async move { Json(state.filters.all()) }),
+            get(|State(state): State<AppState>| async move { Json(state.engine.filters().all()) }),
         )
         .route("/api/filters/{kind}", put(update_filters))
         .route("/api/performers/{name}/calibration", get(calibration))
@@ -100,7 +99,7 @@ fn web_asset(path: &str) -> Response {
 }
 
 async fn api_status(State(state): State<AppState>) -> Json<StatusReport> {
-    Json(state.status.report(&state.bus, now_us()))
+    Json(state.status.report(&state.engine, now_us()))
 }
 
 async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> Response {
@@ -143,7 +142,7 @@ async fn webrtc_offer(
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     offer: String,
 ) -> Response {
-    let id = match performer_named(&state.bus, Some(&performer)) {
+    let id = match performer_named(state.engine.bus(), Some(&performer)) {
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
     };
@@ -163,7 +162,7 @@ async fn update_filters(
     Path(kind): Path<String>,
     Json(patch): Json<serde_json::Value>,
 ) -> Response {
-    let updated = source_kind(&kind).and_then(|kind| state.filters.update(kind, &patch));
+    let updated = state.engine.filters().update(&kind, &patch);
     match updated {
         Ok(settings) => Json(settings).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
@@ -171,8 +170,11 @@ async fn update_filters(
 }
 
 async fn calibration(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match performer_named(&state.bus, Some(&name)) {
-        Ok(id) => Json(state.calibrations.get(id)).into_response(),
+    match performer_named(state.engine.bus(), Some(&name)) {
+        Ok(id) => match state.engine.performer(id) {
+            Some(performer) => Json(performer.calibration()).into_response(),
+            None => (StatusCode::NOT_FOUND, "performer removed\n").into_response(),
+        },
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -193,7 +195,7 @@ async fn calibrate(
     Path(name): Path<String>,
     Json(request): Json<CalibrateRequest>,
 ) -> Response {
-    let id = match performer_named(&state.bus, Some(&name)) {
+    let id = match performer_named(state.engine.bus(), Some(&name)) {
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
     };
@@ -212,9 +214,12 @@ async fn calibrate(
         )
             .into_response();
     };
+    let Some(performer) = state.engine.performer(id) else {
+        return (StatusCode::NOT_FOUND, "performer removed\n").into_response();
+    };
     match state
         .calibrations
-        .run(id, request.kind, countdown, duration)
+        .run(performer, request.kind, countdown, duration)
         .await
     {
         Ok(calibration) => Json(calibration).into_response(),
@@ -233,11 +238,11 @@ async fn websocket(
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let id = match performer_named(&state.bus, query.performer.as_deref()) {
+    let id = match performer_named(state.engine.bus(), query.performer.as_deref()) {
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
     };
     upgrade.on_upgrade(move |socket| {
-        crate::websocket::serve(socket, id, remote, state.bus, state.status)
+        crate::websocket::serve(socket, id, remote, state.engine.bus().clone(), state.status)
     })
 }

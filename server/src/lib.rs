@@ -1,18 +1,16 @@
-//! The Kagura server: the only crate that knows tokio, quinn and axum.
+//! The Kagura server: the only crate that knows tokio, quinn, webrtc and axum.
 //!
-//! [`Server::start`] binds every socket, then runs one task per source, one accept loop per
-//! transport, and the HTTP API, all around the [`bus::PoseBus`].
+//! [`Server::start`] builds the engine (`kagura-engine`), starts every configured source in its
+//! shell ([`sources`]), and serves subscribers over QUIC ([`quic`]), WebRTC ([`webrtc`]) and
+//! WebSocket ([`websocket`]), with the HTTP API ([`http`]) beside them.
 
-pub mod bus;
 pub mod calibrations;
 pub mod clock;
 pub mod config;
-pub mod filters;
 pub mod http;
 pub mod identity;
-pub mod pipeline;
 pub mod quic;
-pub mod rate;
+pub mod slot;
 pub mod sources;
 pub mod status;
 pub mod webrtc;
@@ -24,20 +22,23 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kagura_client::Fingerprint;
+use kagura_engine::{Engine, PoseBus, lock};
 use tokio::task::JoinSet;
 
-use crate::bus::PoseBus;
 use crate::config::Config;
 use crate::status::ServerStatus;
 
-/// A running server. Dropping it stops every task.
+/// A running server. Dropping it stops every task and closes every socket.
 pub struct Server {
+    /// The UDP address of each VMC source, in config order.
     pub vmc_addrs: Vec<SocketAddr>,
     pub quic_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub fingerprint: Fingerprint,
     pub data_dir: PathBuf,
+    pub engine: Arc<Engine>,
     pub bus: Arc<PoseBus>,
+    endpoint: quinn::Endpoint,
     tasks: JoinSet<()>,
 }
 
@@ -49,53 +50,35 @@ impl Server {
             None => identity::default_data_dir()?,
         };
         let identity = identity::load_or_create(&data_dir)?;
-        let names = config.performer_names()?;
-        let routes = config.routes(&names)?;
-        let bus = Arc::new(PoseBus::new(&names));
+        let bus = Arc::new(PoseBus::new());
         let filters = Arc::new(config.filter_control()?);
-        let calibrations = Arc::new(calibrations::Calibrations::load(&data_dir, &bus)?);
+        let engine = Arc::new(Engine::new(bus.clone(), filters, config.merging.timing()));
+        // Performers in config order, so that "the first performer" is the first named.
+        for name in config.performer_names() {
+            engine.add_performer(&name);
+        }
+        let calibrations = Arc::new(calibrations::Calibrations::new(&data_dir));
+        calibrations.load_all(&engine)?;
         let status = Arc::new(ServerStatus::new(clock::now_us()));
-        let merging = config.merging;
-        let pipelines = Arc::new(pipeline::Pipelines::new(
-            routes.roles,
-            u64::from(merging.hold_ms) * 1000,
-            u64::from(merging.ease_ms) * 1000,
-            bus.clone(),
-            calibrations.clone(),
-            filters.clone(),
-        ));
         let mut tasks = JoinSet::new();
 
         let mut vmc_addrs = Vec::new();
-        for (source, streams) in config.vmc.iter().zip(routes.vmc) {
-            let source =
-                sources::vmc::VmcSource::bind(config.bind, source, streams, &bus, &status).await?;
-            vmc_addrs.push(source.local_addr()?);
-            tasks.spawn(source.run(pipelines.clone()));
+        for source in config.sources() {
+            let running = sources::start(&source, config.bind, &engine, &mut tasks).await?;
+            if source.kind() == "vmc"
+                && let Some(addr) = lock(&running).address
+            {
+                vmc_addrs.push(addr);
+            }
+            status.add_source(running);
         }
-        for (source, route) in config.bvh.iter().zip(routes.bvh) {
-            let player = sources::bvh::BvhSource::load(&source.file)?;
-            tasks.spawn(player.run(
-                route,
-                source.performer.clone(),
-                pipelines.clone(),
-                status.clone(),
-            ));
-        }
-        if let (Some(route), Some(name)) = (routes.demo, &config.demo_performer) {
-            tasks.spawn(sources::demo::run(
-                route,
-                name.clone(),
-                pipelines.clone(),
-                status.clone(),
-            ));
-        }
+        tasks.spawn(sources::run_engine_timer(engine.clone()));
 
         let quic_bind = SocketAddr::new(config.bind, config.quic_port);
         let endpoint = quinn::Endpoint::server(quic::server_config(&identity)?, quic_bind)
             .with_context(|| format!("binding QUIC UDP port {quic_bind}"))?;
         let quic_addr = endpoint.local_addr()?;
-        tasks.spawn(quic::run(endpoint, bus.clone(), status.clone()));
+        tasks.spawn(quic::run(endpoint.clone(), bus.clone(), status.clone()));
 
         let http_bind = SocketAddr::new(config.bind, config.http_port);
         let listener = tokio::net::TcpListener::bind(http_bind)
@@ -108,11 +91,10 @@ impl Server {
             status.clone(),
         ));
         let app = http::router(http::AppState {
-            bus: bus.clone(),
+            engine: engine.clone(),
             status: status.clone(),
             webrtc,
             avatars: Arc::new(config.load_avatars()?),
-            filters,
             calibrations,
         })
         .into_make_service_with_connect_info::<SocketAddr>();
@@ -128,7 +110,9 @@ impl Server {
             http_addr,
             fingerprint: identity.fingerprint,
             data_dir,
+            engine,
             bus,
+            endpoint,
             tasks,
         })
     }
@@ -136,5 +120,14 @@ impl Server {
     /// Runs until one of the server's tasks ends (which only happens on a fatal error).
     pub async fn run_until_stopped(mut self) {
         self.tasks.join_next().await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The tasks in `tasks` are aborted when it drops; connections live on their own, so
+        // close them: subscribers are told the server is gone at once.
+        self.endpoint
+            .close(quinn::VarInt::from_u32(0), b"server stopped");
     }
 }

@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bus::{FrameSink, PoseBus, PublishedFrame};
 use crate::clock::now_us;
 use crate::identity::Identity;
 use crate::status::{ServerStatus, SubscriberStatus};
 use anyhow::{Context, bail};
 use kagura_client::{ALPN, read_control, write_control};
+use kagura_engine::{FrameSink, PoseBus, PublishedFrame};
 use kagura_protocol::control::{
     CONTROL_VERSION, ClientMessage, PerformerInfo, ServerInfo, ServerMessage, Subscription,
 };
@@ -81,10 +81,7 @@ async fn serve_subscriber(
         }
     };
 
-    let names = performers
-        .iter()
-        .map(|id| bus.name_of(*id).to_string())
-        .collect();
+    let names = performers.iter().map(|id| bus.name_of(*id)).collect();
     let subscriber =
         status.add_subscriber("quic", connection.remote_address(), client, names, now_us());
     for id in performers {

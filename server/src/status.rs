@@ -5,38 +5,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kagura_capture::vmc::{VmcSenderStatus, VmcStats};
+use kagura_engine::{Engine, lock};
 use serde::Serialize;
 
-use crate::bus::PoseBus;
-use crate::rate::RateMeter;
+use crate::sources::{SharedSource, SourceStatus};
 
 /// Shared, live status of the running server.
 #[derive(Default)]
 pub struct ServerStatus {
     started_us: u64,
-    sources: Mutex<Vec<Arc<Mutex<SourceStatus>>>>,
+    sources: Mutex<Vec<SharedSource>>,
     subscribers: Mutex<Vec<Arc<SubscriberStatus>>>,
     next_subscriber: AtomicU64,
-}
-
-/// One input: a listening socket (or the demo) and the performers it drives.
-pub struct SourceStatus {
-    pub kind: &'static str,
-    pub address: String,
-    /// Datagrams from addresses that map to no performer; ignored.
-    pub unknown_senders: u64,
-    pub streams: Vec<StreamStatus>,
-}
-
-/// One performer's stream within a source.
-pub struct StreamStatus {
-    pub performer: String,
-    pub last_sender: Option<SocketAddr>,
-    pub frames: RateMeter,
-    pub vmc: Option<(VmcStats, VmcSenderStatus)>,
-    /// Whether this stream's frames go through the pose filter.
-    pub filtered: bool,
 }
 
 /// One connected subscriber. Counters are updated by its forwarding tasks without locks.
@@ -59,10 +39,8 @@ impl ServerStatus {
         }
     }
 
-    pub fn add_source(&self, source: SourceStatus) -> Arc<Mutex<SourceStatus>> {
-        let source = Arc::new(Mutex::new(source));
-        lock(&self.sources).push(source.clone());
-        source
+    pub fn add_source(&self, source: SharedSource) {
+        lock(&self.sources).push(source);
     }
 
     /// Registers a subscriber; it stays listed until [`ServerStatus::remove_subscriber`].
@@ -93,42 +71,12 @@ impl ServerStatus {
     }
 
     /// A consistent-enough snapshot for the status page.
-    pub fn report(&self, bus: &PoseBus, now_us: u64) -> StatusReport {
+    pub fn report(&self, engine: &Engine, now_us: u64) -> StatusReport {
+        let bus = engine.bus();
         let age_ms = |t: Option<u64>| t.map(|t| now_us.saturating_sub(t) as f64 / 1000.0);
         let sources = lock(&self.sources)
             .iter()
-            .map(|s| {
-                let s = lock(s);
-                let streams: Vec<StreamReport> = s
-                    .streams
-                    .iter()
-                    .map(|st| StreamReport {
-                        performer: st.performer.clone(),
-                        last_sender: st.last_sender,
-                        frame_rate_hz: st.frames.rate_hz(now_us),
-                        last_seen_ms_ago: age_ms(st.frames.last_event_us()),
-                        filtered: st.filtered,
-                        counters: st.vmc.map(|v| v.0),
-                        sender: st.vmc.map(|v| v.1),
-                    })
-                    .collect();
-                SourceReport {
-                    kind: s.kind,
-                    address: s.address.clone(),
-                    frame_rate_hz: streams.iter().map(|st| st.frame_rate_hz).sum(),
-                    last_seen_ms_ago: streams
-                        .iter()
-                        .filter_map(|st| st.last_seen_ms_ago)
-                        .min_by(f64::total_cmp),
-                    errors: streams
-                        .iter()
-                        .filter_map(|st| st.counters)
-                        .map(|c| c.errors())
-                        .sum(),
-                    unknown_senders: s.unknown_senders,
-                    streams,
-                }
-            })
+            .map(|s| lock(s).report(engine, now_us))
             .collect();
         let performers = bus
             .performers()
@@ -167,42 +115,13 @@ impl ServerStatus {
     }
 }
 
-/// Locks, recovering the data if a panicking thread poisoned the lock: status is diagnostic and
-/// must never take the server down.
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[derive(Serialize)]
 pub struct StatusReport {
     pub server: &'static str,
     pub uptime_s: f64,
-    pub sources: Vec<SourceReport>,
+    pub sources: Vec<SourceStatus>,
     pub performers: Vec<PerformerReport>,
     pub subscribers: Vec<SubscriberReport>,
-}
-
-#[derive(Serialize)]
-pub struct SourceReport {
-    pub kind: &'static str,
-    pub address: String,
-    pub frame_rate_hz: f64,
-    pub last_seen_ms_ago: Option<f64>,
-    /// Sum of the streams' error counters.
-    pub errors: u64,
-    pub unknown_senders: u64,
-    pub streams: Vec<StreamReport>,
-}
-
-#[derive(Serialize)]
-pub struct StreamReport {
-    pub performer: String,
-    pub last_sender: Option<SocketAddr>,
-    pub frame_rate_hz: f64,
-    pub last_seen_ms_ago: Option<f64>,
-    pub filtered: bool,
-    pub counters: Option<VmcStats>,
-    pub sender: Option<VmcSenderStatus>,
 }
 
 #[derive(Serialize)]

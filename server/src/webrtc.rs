@@ -22,8 +22,10 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
 };
 
-use crate::bus::{FrameSlot, PoseBus};
+use kagura_engine::PoseBus;
+
 use crate::clock::now_us;
+use crate::slot::FrameSlot;
 use crate::status::ServerStatus;
 
 /// How long to wait for our ICE candidates before answering.
@@ -167,10 +169,13 @@ async fn serve_channel(
             Some(_) => {}
         }
     }
-    let name = bus.name_of(performer).to_string();
+    let name = bus.name_of(performer);
     let subscriber =
         status.add_subscriber("webrtc", remote, "browser".into(), vec![name], now_us());
-    let mut slot = FrameSlot::attach(&bus, performer);
+    let Some(mut slot) = FrameSlot::attach(&bus, performer) else {
+        status.remove_subscriber(subscriber.id);
+        return;
+    };
     loop {
         tokio::select! {
             frame = slot.next() => {

@@ -8,8 +8,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use axum::extract::ws::{Message, WebSocket};
 use kagura_protocol::PerformerId;
 
-use crate::bus::{FrameSlot, PoseBus};
+use kagura_engine::PoseBus;
+
 use crate::clock::now_us;
+use crate::slot::FrameSlot;
 use crate::status::ServerStatus;
 
 /// Sends `performer`'s newest frame after every change until the socket closes.
@@ -20,10 +22,13 @@ pub async fn serve(
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
 ) {
-    let name = bus.name_of(performer).to_string();
+    let name = bus.name_of(performer);
     let subscriber =
         status.add_subscriber("websocket", remote, "browser".into(), vec![name], now_us());
-    let mut slot = FrameSlot::attach(&bus, performer);
+    let Some(mut slot) = FrameSlot::attach(&bus, performer) else {
+        status.remove_subscriber(subscriber.id);
+        return;
+    };
     loop {
         tokio::select! {
             frame = slot.next() => {

@@ -44,12 +44,7 @@ pub fn test_config(tag: &str) -> Config {
             parts: None,
             priority: 0,
         }],
-        demo_performer: None,
-        avatar: None,
-        avatars: Default::default(),
-        filters: Default::default(),
-        merging: Default::default(),
-        bvh: Vec::new(),
+        ..Config::default()
     }
 }
 

@@ -75,6 +75,9 @@ async fn check_obs_page(
 ) -> Value {
     let _one_browser = BROWSER.lock().await;
     let mut config = test_config("browser");
+    // The sender sends each pose once and the page is examined at leisure: hold it (a silent
+    // source otherwise eases to rest after `hold_ms`).
+    config.merging.hold_ms = 600_000;
     if avatar == VrmVersion::V0 {
         let path = config.data_dir.clone().unwrap().with_extension("vrm0.vrm");
         std::fs::write(&path, mannequin(VrmVersion::V0)).unwrap();

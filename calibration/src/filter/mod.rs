@@ -7,5 +7,5 @@ mod rotation;
 
 pub use one_euro::{MAX_GAP_US, OneEuroFilter, OneEuroParams, smoothing};
 pub use pose::PoseFilter;
-pub use presets::{BoneGroup, FilterSettings, MAX_PREDICT_US, SourceKind};
+pub use presets::{BoneGroup, FilterSettings, MAX_PREDICT_US};
 pub use rotation::OneEuroRotationFilter;

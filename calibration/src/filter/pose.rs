@@ -72,13 +72,15 @@ impl PoseFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::presets::SourceKind;
+    use crate::filter::OneEuroParams;
     use glam::Quat;
     use kagura_protocol::PerformerId;
 
     #[test]
     fn disabled_passes_through_and_enabled_smooths_noise() {
-        let mut settings = FilterSettings::for_source(SourceKind::Vmc);
+        let mut settings = FilterSettings::light();
+        settings.head = OneEuroParams::new(0.6, 1.5);
+        settings.face = OneEuroParams::new(2.0, 1.0);
         let mut filter = PoseFilter::default();
         let noisy = |i: u64| {
             let mut f = PoseFrame::new(PerformerId(0));

@@ -1,4 +1,5 @@
-//! Filter settings per bone group, and presets per kind of source.
+//! Filter settings per bone group. Each kind of source declares its own preset, in its module
+//! in `kagura-capture`.
 //!
 //! Units of `beta`: rotations Hz per rad/s, positions Hz per m/s, face channels Hz per weight/s.
 
@@ -42,18 +43,6 @@ impl BoneGroup {
     }
 }
 
-/// The kinds of source, each with its own default filtering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// VMC senders: often webcam or phone trackers that smooth a little themselves.
-    Vmc,
-    /// The built-in demo performer: clean already.
-    Demo,
-    /// BVH playback: recorded motion capture, usually cleaned up already.
-    Bvh,
-}
-
 /// Everything a [`super::PoseFilter`] needs to know; adjustable while running.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,31 +67,20 @@ pub struct FilterSettings {
 pub const MAX_PREDICT_US: u32 = 16_667;
 
 impl FilterSettings {
-    /// The default for a kind of source.
-    pub fn for_source(kind: SourceKind) -> FilterSettings {
-        match kind {
-            SourceKind::Vmc => FilterSettings {
-                enabled: true,
-                head: OneEuroParams::new(0.6, 1.5),
-                spine: OneEuroParams::new(0.8, 0.4),
-                arms: OneEuroParams::new(0.5, 0.8),
-                fingers: OneEuroParams::new(1.5, 0.8),
-                legs: OneEuroParams::new(0.8, 0.5),
-                position: OneEuroParams::new(1.0, 2.0),
-                face: OneEuroParams::new(2.0, 1.0),
-                predict_us: 0,
-            },
-            SourceKind::Demo | SourceKind::Bvh => FilterSettings {
-                enabled: true,
-                head: OneEuroParams::new(5.0, 1.0),
-                spine: OneEuroParams::new(5.0, 1.0),
-                arms: OneEuroParams::new(5.0, 1.0),
-                fingers: OneEuroParams::new(5.0, 1.0),
-                legs: OneEuroParams::new(5.0, 1.0),
-                position: OneEuroParams::new(5.0, 1.0),
-                face: OneEuroParams::new(8.0, 2.0),
-                predict_us: 0,
-            },
+    /// Light smoothing for sources that are clean already (synthetic or recorded motion):
+    /// high cutoffs, so it removes quantization steps without adding visible lag.
+    pub fn light() -> FilterSettings {
+        let rotation = OneEuroParams::new(5.0, 1.0);
+        FilterSettings {
+            enabled: true,
+            head: rotation,
+            spine: rotation,
+            arms: rotation,
+            fingers: rotation,
+            legs: rotation,
+            position: rotation,
+            face: OneEuroParams::new(8.0, 2.0),
+            predict_us: 0,
         }
     }
 

@@ -37,13 +37,25 @@ pub struct PerformerCalibration {
 }
 
 impl PerformerCalibration {
-    /// Applies the calibration to a raw frame, in place.
+    /// Applies the calibration to a raw frame, in place: [`Self::apply_mounting`] then
+    /// [`Self::apply_performer`].
     pub fn apply(&self, frame: &mut PoseFrame) {
+        self.apply_mounting(frame);
+        self.apply_performer(frame);
+    }
+
+    /// The per-source part: pose offsets from a T/A-pose capture, applied to one source's raw
+    /// frame before its filter.
+    pub fn apply_mounting(&self, frame: &mut PoseFrame) {
         for (bone, offset) in &self.pose_offsets {
             if let Some(q) = frame.bone(*bone) {
                 frame.set_bone(*bone, (q * *offset).normalize());
             }
         }
+    }
+
+    /// The per-performer part: heading, proportions and face, applied to the merged pose.
+    pub fn apply_performer(&self, frame: &mut PoseFrame) {
         if self.yaw_rad != 0.0 {
             let yaw = Quat::from_rotation_y(self.yaw_rad);
             if let Some(hips) = frame.bone(HumanoidBone::Hips) {
@@ -92,7 +104,9 @@ impl CalibrationKind {
     pub fn captures(&self) -> bool {
         !matches!(
             self,
-            CalibrationKind::Reset | CalibrationKind::Height { .. }
+            CalibrationKind::Reset
+                | CalibrationKind::Height { .. }
+                | CalibrationKind::LegLength { .. }
         )
     }
 }

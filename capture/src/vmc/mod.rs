@@ -5,8 +5,10 @@ mod decoder;
 mod encoder;
 mod message;
 mod osc_shape;
+mod source;
 pub mod unity;
 
 pub use decoder::{MAX_DATAGRAM_LEN, VmcDecoder, VmcSenderStatus, VmcStats};
 pub use encoder::{BONES_PER_BUNDLE, encode_vmc_frame};
 pub use message::{ArgumentError, DeviceKind, VmcMessage};
+pub use source::{DEFAULT_VMC_PORT, SenderMatch, VmcConfig, VmcSenderConfig, VmcSource};

@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use kagura_capture::SourceConfig;
+use kagura_capture::demo::{DEMO_RATE_HZ, DemoConfig};
 use kagura_server::Server;
 use kagura_server::config::Config;
 
@@ -54,10 +56,7 @@ impl ServeArgs {
             config.bind = bind;
         }
         if let Some(port) = self.vmc_port {
-            match config.vmc.first_mut() {
-                Some(source) => source.port = port,
-                None => anyhow::bail!("--vmc-port given but the config has no VMC source"),
-            }
+            config.set_vmc_port(port);
         }
         if let Some(port) = self.quic_port {
             config.quic_port = port;
@@ -81,7 +80,14 @@ impl ServeArgs {
 impl DemoArgs {
     pub fn into_config(self) -> anyhow::Result<Config> {
         let mut config = self.serve.into_config()?;
-        config.demo_performer = Some(self.performer);
+        // First, so that a page opened without `performer` shows the demo.
+        config.source.insert(
+            0,
+            SourceConfig::Demo(DemoConfig {
+                performer: self.performer,
+                rate_hz: DEMO_RATE_HZ,
+            }),
+        );
         Ok(config)
     }
 }
@@ -100,15 +106,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .bus
             .performers()
             .first()
-            .map_or("", |p| p.name.as_str())
+            .map_or(String::new(), |p| p.name.clone())
     );
     println!("Certificate     SHA-256 {}", server.fingerprint);
     println!("Data directory  {}", server.data_dir.display());
-    let performers: Vec<&str> = server
+    let performers: Vec<String> = server
         .bus
         .performers()
         .iter()
-        .map(|p| p.name.as_str())
+        .map(|p| p.name.clone())
         .collect();
     println!("Performers      {}", performers.join(", "));
     println!(

@@ -1,6 +1,175 @@
-//! The tasks that own input sockets (and the clocks of the demo and BVH playback) and feed the
-//! performers' pipelines.
+//! The shells around sources: each owns a source's socket (or only its timer), feeds the
+//! sans-IO [`Source`] with input and the time it arrived, sends what it asks to send, wakes it
+//! when it asks to be woken, and hands its frames to the engine through each stream's
+//! [`StreamRoute`]. One shell per kind of IO ([`SourceIo`]), not per kind of source: a new
+//! source kind needs no code here.
 
-pub mod bvh;
-pub mod demo;
-pub mod vmc;
+mod udp;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use kagura_capture::{BuildEnv, Source, SourceConfig, SourceEvent, SourceIo, SourceReport};
+use kagura_engine::rate::RateMeter;
+use kagura_engine::{Engine, StreamRoute, lock};
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::clock::{instant_at, now_us};
+
+/// A source with its routes into the engine: what its shell drives and the status page reads.
+pub struct RunningSource {
+    source: Box<dyn Source>,
+    routes: Vec<StreamRoute>,
+    rates: Vec<RateMeter>,
+    /// Where it listens, once bound.
+    pub address: Option<SocketAddr>,
+}
+
+pub type SharedSource = Arc<Mutex<RunningSource>>;
+
+impl RunningSource {
+    /// Hands every pending event to the engine and returns the datagrams to send.
+    fn drain(&mut self, engine: &Engine, now_us: u64) -> Vec<kagura_capture::Transmit> {
+        while let Some(event) = self.source.poll_event() {
+            match event {
+                SourceEvent::Frame { stream, frame } => {
+                    if let Some(route) = self.routes.get_mut(stream) {
+                        engine.submit(route, frame, now_us);
+                        self.rates[stream].record(now_us);
+                    }
+                }
+            }
+        }
+        std::iter::from_fn(|| self.source.poll_transmit()).collect()
+    }
+
+    /// What `/api/status` shows of this source.
+    pub fn report(&self, engine: &Engine, now_us: u64) -> SourceStatus {
+        let SourceReport {
+            unknown_senders,
+            errors,
+            streams,
+        } = self.source.report();
+        let age_ms = |t: Option<u64>| t.map(|t| now_us.saturating_sub(t) as f64 / 1000.0);
+        let streams: Vec<StreamStatus> = streams
+            .into_iter()
+            .zip(&self.rates)
+            .zip(&self.routes)
+            .map(|((report, rate), route)| StreamStatus {
+                frame_rate_hz: rate.rate_hz(now_us),
+                last_seen_ms_ago: age_ms(rate.last_event_us()),
+                filtered: engine.is_filtered(route),
+                report,
+            })
+            .collect();
+        SourceStatus {
+            kind: self.source.kind(),
+            address: self
+                .address
+                .map_or_else(|| self.source.describe(), |a| a.to_string()),
+            frame_rate_hz: streams.iter().map(|s| s.frame_rate_hz).sum(),
+            last_seen_ms_ago: streams
+                .iter()
+                .filter_map(|s| s.last_seen_ms_ago)
+                .min_by(f64::total_cmp),
+            errors,
+            unknown_senders,
+            streams,
+        }
+    }
+}
+
+/// One source in `/api/status`.
+#[derive(Serialize)]
+pub struct SourceStatus {
+    pub kind: &'static str,
+    pub address: String,
+    pub frame_rate_hz: f64,
+    pub last_seen_ms_ago: Option<f64>,
+    pub errors: u64,
+    pub unknown_senders: u64,
+    pub streams: Vec<StreamStatus>,
+}
+
+/// One stream of a source in `/api/status`.
+#[derive(Serialize)]
+pub struct StreamStatus {
+    #[serde(flatten)]
+    pub report: kagura_capture::StreamReport,
+    pub frame_rate_hz: f64,
+    pub last_seen_ms_ago: Option<f64>,
+    /// Whether its frames are filtered now (its own switch and its kind's settings).
+    pub filtered: bool,
+}
+
+/// Builds a configured source, binds what it needs and starts its shell in `tasks`.
+pub async fn start(
+    config: &SourceConfig,
+    bind: IpAddr,
+    engine: &Arc<Engine>,
+    tasks: &mut JoinSet<()>,
+) -> anyhow::Result<SharedSource> {
+    let read_file = |path: &std::path::Path| std::fs::read(path);
+    let source = config
+        .build(&BuildEnv {
+            read_file: &read_file,
+        })
+        .map_err(|e| anyhow::anyhow!("{} source: {e}", config.kind()))?;
+    let routes: Vec<StreamRoute> = source
+        .streams()
+        .iter()
+        .map(|spec| engine.attach_stream(spec, source.kind()))
+        .collect();
+    let running = Arc::new(Mutex::new(RunningSource {
+        rates: vec![RateMeter::default(); routes.len()],
+        source,
+        routes,
+        address: None,
+    }));
+    match config.io() {
+        SourceIo::Udp { port } => {
+            let socket = udp::bind(SocketAddr::new(bind, port)).await?;
+            lock(&running).address = Some(socket.local_addr()?);
+            tasks.spawn(udp::run(socket, running.clone(), engine.clone()));
+        }
+        SourceIo::Timer => {
+            tasks.spawn(run_timer(running.clone(), engine.clone()));
+        }
+    }
+    Ok(running)
+}
+
+/// The shell of a source with no input: wakes it when it asks.
+async fn run_timer(running: SharedSource, engine: Arc<Engine>) {
+    loop {
+        let due = lock(&running).source.poll_timeout();
+        match due {
+            Some(due) => tokio::time::sleep_until(instant_at(due).into()).await,
+            None => std::future::pending::<()>().await,
+        }
+        let now = now_us();
+        let mut source = lock(&running);
+        source.source.handle_timeout(now);
+        source.drain(&engine, now);
+    }
+}
+
+/// Runs the engine's own timer: holds running out and cross-fades stepping, so a performer
+/// whose sources all went silent still eases to rest.
+pub async fn run_engine_timer(engine: Arc<Engine>) {
+    // A new deadline can appear at any frame; the earliest one ever is a hold (≥ a few ms
+    // away), so looking again at least this often never misses one by more than this.
+    const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(10);
+    loop {
+        let now = now_us();
+        match engine.poll_timeout() {
+            Some(due) if due <= now => engine.handle_timeout(now),
+            Some(due) => {
+                let wait = instant_at(due).min(std::time::Instant::now() + LOOK_AGAIN);
+                tokio::time::sleep_until(wait.into()).await;
+            }
+            None => tokio::time::sleep(LOOK_AGAIN).await,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! `kind = "bvh"`: a BVH file (Perception Neuron / Axis, Mixamo, mocap libraries) played as a
+//! performer, looping at the file's frame rate, retargeted from its own skeleton and rest pose.
+//!
+//! Convention: BVH is right-handed, +Y up, in the file's units (centimetres assumed); the
+//! conversion is `Axes::BVH_CENTIMETRES`, applied by the parser.
+
+use std::path::PathBuf;
+
+use kagura_calibration::filter::FilterSettings;
+use kagura_calibration::merge::{BodyPart, SourceRole};
+use kagura_calibration::retarget::bvh::{Bvh, BvhFrame, parse_bvh};
+use kagura_calibration::retarget::{Axes, Retargeter, TargetBody};
+use kagura_protocol::{PerformerId, PoseFrame};
+use serde::Deserialize;
+
+use crate::source::{
+    BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
+    SourceReport, StreamReport, StreamSpec,
+};
+
+/// Largest BVH file accepted, bytes.
+pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The config section of a BVH player:
+///
+/// ```toml
+/// [[source]]
+/// kind = "bvh"
+/// file = "dance.bvh"
+/// performer = "recorded"
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BvhConfig {
+    pub file: PathBuf,
+    pub performer: String,
+    #[serde(default = "yes")]
+    pub filter: bool,
+    #[serde(default)]
+    pub parts: Option<Vec<BodyPart>>,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SourceKindSpec for BvhConfig {
+    const KIND: &'static str = "bvh";
+
+    /// Recorded motion capture is usually cleaned up already.
+    fn filter_preset() -> FilterSettings {
+        FilterSettings::light()
+    }
+
+    fn io(&self) -> SourceIo {
+        SourceIo::Timer
+    }
+
+    fn performers(&self) -> Vec<String> {
+        vec![self.performer.clone()]
+    }
+
+    fn build(&self, env: &BuildEnv<'_>) -> Result<Box<dyn Source>, String> {
+        let name = self.file.display().to_string();
+        let bytes = (env.read_file)(&self.file).map_err(|e| format!("reading {name}: {e}"))?;
+        let spec = StreamSpec {
+            performer: self.performer.clone(),
+            role: SourceRole {
+                parts: self.parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec()),
+                priority: self.priority,
+            },
+            filtered: self.filter,
+            key: format!("bvh:{name}"),
+        };
+        Ok(Box::new(BvhPlayer::new(&bytes, name, spec)?))
+    }
+}
+
+/// A parsed BVH file playing in a loop: one frame per timeout, on the file's frame-time grid.
+pub struct BvhPlayer {
+    frames: Vec<BvhFrame>,
+    retargeter: Retargeter,
+    frame_time_us: u64,
+    name: String,
+    specs: Vec<StreamSpec>,
+    next: usize,
+    next_us: Option<u64>,
+    seq: u32,
+    played: u64,
+    pending: Option<PoseFrame>,
+}
+
+impl BvhPlayer {
+    /// Parses and checks the whole file: a bad file is an error at start, not a silent
+    /// performer.
+    pub fn new(bytes: &[u8], name: String, spec: StreamSpec) -> Result<Self, String> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!("{name} is larger than {MAX_FILE_BYTES} bytes"));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 ({e})"))?;
+        let bvh: Bvh =
+            parse_bvh(text, Axes::BVH_CENTIMETRES).map_err(|e| format!("parsing {name}: {e}"))?;
+        if bvh.motion.is_empty() {
+            return Err(format!("{name} has no motion frames"));
+        }
+        let frames = bvh
+            .motion
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                bvh.frame(line)
+                    .map_err(|e| format!("{name} frame {i}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let seconds = bvh
+            .frame_time_s
+            .filter(|t| *t > 0.001 && *t < 1.0)
+            .unwrap_or(1.0 / 60.0);
+        let retargeter = Retargeter::new(bvh.skeleton.clone(), &TargetBody::default())
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(BvhPlayer {
+            frames,
+            retargeter,
+            frame_time_us: (f64::from(seconds) * 1e6).round() as u64,
+            name,
+            specs: vec![spec],
+            next: 0,
+            next_us: None,
+            seq: 0,
+            played: 0,
+            pending: None,
+        })
+    }
+}
+
+impl Source for BvhPlayer {
+    fn kind(&self) -> &'static str {
+        BvhConfig::KIND
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn streams(&self) -> &[StreamSpec] {
+        &self.specs
+    }
+
+    fn handle_input(&mut self, _input: SourceInput<'_>, _now_us: u64) {}
+
+    fn poll_event(&mut self) -> Option<SourceEvent> {
+        let pose = self.pending.take()?;
+        Some(SourceEvent::Frame {
+            stream: 0,
+            frame: SourceFrame {
+                arrival_us: pose.capture_us,
+                pose,
+            },
+        })
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        Some(self.next_us.unwrap_or(0))
+    }
+
+    fn handle_timeout(&mut self, now_us: u64) {
+        let due = self.next_us.unwrap_or(now_us);
+        if now_us < due {
+            return;
+        }
+        let bvh_frame = &self.frames[self.next];
+        let mut pose = PoseFrame::new(PerformerId(0));
+        pose.seq = self.seq;
+        pose.capture_us = now_us;
+        self.retargeter
+            .retarget(&bvh_frame.locals, bvh_frame.root_position, &mut pose);
+        self.pending = Some(pose);
+        self.seq = self.seq.wrapping_add(1);
+        self.played += 1;
+        self.next = (self.next + 1) % self.frames.len();
+        let missed = (now_us - due) / self.frame_time_us.max(1);
+        self.next_us = Some(due + (missed + 1) * self.frame_time_us.max(1));
+    }
+
+    fn report(&self) -> SourceReport {
+        SourceReport {
+            streams: vec![StreamReport {
+                performer: self.specs[0].performer.clone(),
+                key: self.specs[0].key.clone(),
+                filtered: self.specs[0].filtered,
+                counters: Some(serde_json::json!({
+                    "frames": self.played,
+                    "file_frames": self.frames.len(),
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}

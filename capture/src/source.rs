@@ -1,0 +1,156 @@
+//! The source contract: what every kind of tracking input looks like to the server.
+//!
+//! A [`Source`] is a sans-IO state machine in the style of quinn-proto. The shell that owns its
+//! socket (or file, or camera) hands it input with the time it arrived; the source answers with
+//! [`SourceEvent`]s (whole frames for its streams) and, when it must talk back (a handshake
+//! reply), with [`Transmit`]s. Time-driven work — a tracker declared lost, a handshake resent, a
+//! recorded file played at its rate — is asked for through [`Source::poll_timeout`] and done in
+//! [`Source::handle_timeout`], so no source needs socket or timer code of its own.
+//!
+//! Time everywhere is the server's monotonic clock in microseconds (on the scale of the Unix
+//! epoch, but never stepped): the same inputs at the same times give the same outputs, which is
+//! what makes a recorded session replayable.
+
+use std::net::SocketAddr;
+
+use kagura_calibration::filter::FilterSettings;
+use kagura_calibration::merge::SourceRole;
+use kagura_protocol::PoseFrame;
+use serde::Serialize;
+
+/// What a source is fed by its shell.
+#[derive(Clone, Copy, Debug)]
+pub enum SourceInput<'a> {
+    /// One UDP datagram and its sender.
+    Datagram { from: SocketAddr, bytes: &'a [u8] },
+}
+
+/// What shell a source needs: which socket (if any) the server opens for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceIo {
+    /// A UDP socket on this port (0: any free port), feeding [`SourceInput::Datagram`].
+    Udp { port: u16 },
+    /// No input: the source produces frames from [`Source::handle_timeout`] (the demo, a file).
+    Timer,
+}
+
+/// One performer stream of a source: which performer its frames drive, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamSpec {
+    pub performer: String,
+    /// The body parts it drives and its priority among the performer's sources.
+    pub role: SourceRole,
+    /// Whether its frames go through its own pose filter.
+    pub filtered: bool,
+    /// A name for this stream that stays the same across restarts (`vmc@39539/10.0.0.5`).
+    pub key: String,
+}
+
+/// A whole frame from one stream of a source.
+#[derive(Clone, Debug)]
+pub struct SourceFrame {
+    /// The pose in the internal convention. `capture_us` is when it was captured: the sender's
+    /// own clock mapped onto ours where the protocol carries one, else the arrival time.
+    pub pose: PoseFrame,
+    /// When its last input arrived, µs on the server's monotonic clock.
+    pub arrival_us: u64,
+}
+
+/// What a source reports after input or a timeout.
+#[derive(Clone, Debug)]
+pub enum SourceEvent {
+    /// A whole frame for stream `stream` (an index into [`Source::streams`]).
+    Frame { stream: usize, frame: SourceFrame },
+}
+
+/// A datagram the source wants sent (a handshake reply, an acknowledgement).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub to: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+/// What `/api/status` shows of one stream.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StreamReport {
+    pub performer: String,
+    pub key: String,
+    pub filtered: bool,
+    pub last_sender: Option<SocketAddr>,
+    /// The source's own counters for this stream (packets, frames, each kind of error).
+    pub counters: Option<serde_json::Value>,
+    /// What the sender says of itself, where the protocol carries it.
+    pub sender: Option<serde_json::Value>,
+    /// Problems a user should know of (e.g. bones of the avatar no source joint maps to).
+    pub warnings: Vec<String>,
+}
+
+/// What `/api/status` shows of one source.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SourceReport {
+    /// Input from addresses that map to no stream; ignored.
+    pub unknown_senders: u64,
+    /// Sum of the streams' error counters.
+    pub errors: u64,
+    pub streams: Vec<StreamReport>,
+}
+
+/// A tracking input, as a pure state machine. See the module documentation.
+pub trait Source: Send {
+    /// The kind's name, as in the config's `kind = "..."`.
+    fn kind(&self) -> &'static str;
+
+    /// Where it listens or reads from, for people (`0.0.0.0:39539`, `dance.bvh`).
+    fn describe(&self) -> String;
+
+    /// Its streams; [`SourceEvent::Frame`] names them by index.
+    fn streams(&self) -> &[StreamSpec];
+
+    /// Takes input that arrived at `now_us`. Bad input is counted, never fatal.
+    fn handle_input(&mut self, input: SourceInput<'_>, now_us: u64);
+
+    /// The next event, if any; call until `None` after each input or timeout.
+    fn poll_event(&mut self) -> Option<SourceEvent>;
+
+    /// The next datagram to send, if any.
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        None
+    }
+
+    /// When [`Source::handle_timeout`] should next be called, µs; `None`: not until more input.
+    fn poll_timeout(&self) -> Option<u64> {
+        None
+    }
+
+    /// Does the time-driven work due at `now_us`.
+    fn handle_timeout(&mut self, _now_us: u64) {}
+
+    /// Its counters for `/api/status`.
+    fn report(&self) -> SourceReport;
+}
+
+/// What every source kind declares, next to its config section: its name, its default
+/// filtering, and how to build a running [`Source`] from its config entry.
+pub trait SourceKindSpec {
+    /// The kind's name (`vmc`), used in `kind = "vmc"`, `[filters.vmc]` and `/api/filters/vmc`.
+    const KIND: &'static str;
+
+    /// The filter preset for this kind of source.
+    fn filter_preset() -> FilterSettings;
+
+    /// The shell it needs.
+    fn io(&self) -> SourceIo;
+
+    /// The performers its config names, in order (performers are created for them).
+    fn performers(&self) -> Vec<String>;
+
+    /// Builds the running source. `read_file` is the shell's file access (sources never open
+    /// files themselves).
+    fn build(&self, env: &BuildEnv<'_>) -> Result<Box<dyn Source>, String>;
+}
+
+/// What a source may use while it is built.
+pub struct BuildEnv<'a> {
+    /// Reads a whole file (the shell decides where relative paths point).
+    pub read_file: &'a dyn Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+}

@@ -1,0 +1,270 @@
+//! [`Engine`]: performers, the routes of source streams into them, and the timer.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use kagura_calibration::filter::PoseFilter;
+use kagura_calibration::merge::PoseMerger;
+use kagura_calibration::procedures::{CalibrationCapture, CalibrationKind, PerformerCalibration};
+use kagura_capture::{SourceFrame, StreamSpec};
+use kagura_protocol::PerformerId;
+
+use crate::bus::{PerformerSlot, PoseBus};
+use crate::filters::FilterControl;
+use crate::lock;
+
+/// How a performer moves between sources: a silent source's parts hold for `hold_us`, then
+/// ease to the next source (or rest) over `ease_us`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MergeTiming {
+    pub hold_us: u64,
+    pub ease_us: u64,
+}
+
+/// One performer: the merge of its sources and its calibration, publishing to its bus slot.
+pub struct Performer {
+    pub id: PerformerId,
+    pub name: String,
+    slot: Arc<PerformerSlot>,
+    state: Mutex<PerformerState>,
+}
+
+struct PerformerState {
+    merger: PoseMerger,
+    calibration: PerformerCalibration,
+    /// A calibration capture in progress, fed every raw source frame.
+    capture: Option<CalibrationCapture>,
+    /// Whether a calibration procedure holds this performer (its countdown included).
+    calibrating: bool,
+}
+
+impl Performer {
+    /// Merges what the sources have at `now_us`, calibrates and publishes.
+    fn compose_and_publish(&self, state: &mut PerformerState, now_us: u64) {
+        let mut out = state.merger.compose(now_us);
+        out.performer = self.id;
+        state.calibration.apply_performer(&mut out);
+        self.slot.publish(&out, now_us);
+    }
+
+    pub fn calibration(&self) -> PerformerCalibration {
+        lock(&self.state).calibration.clone()
+    }
+
+    pub fn set_calibration(&self, calibration: PerformerCalibration) {
+        lock(&self.state).calibration = calibration;
+    }
+
+    /// Claims the performer for a calibration procedure; `false` if one is running already.
+    /// The claim ends with [`Performer::end_calibration`].
+    pub fn begin_calibration(&self) -> bool {
+        let mut state = lock(&self.state);
+        !std::mem::replace(&mut state.calibrating, true)
+    }
+
+    /// Starts feeding raw frames to a capture of `kind`.
+    pub fn start_capture(&self, kind: CalibrationKind) {
+        lock(&self.state).capture = Some(CalibrationCapture::new(kind));
+    }
+
+    /// Ends the procedure: returns the capture (if one ran) and releases the claim.
+    pub fn end_calibration(&self) -> Option<CalibrationCapture> {
+        let mut state = lock(&self.state);
+        state.calibrating = false;
+        state.capture.take()
+    }
+
+    /// The performer's bus slot (its newest frame, its subscribers).
+    pub fn slot(&self) -> &Arc<PerformerSlot> {
+        &self.slot
+    }
+}
+
+/// One source stream's way into its performer, owned by the source's shell: the per-source
+/// chain (mounting, then this stream's own filter state) and its merge slot. Dropping it
+/// removes the stream from the performer, whose parts then move on as if it had gone silent.
+pub struct StreamRoute {
+    performer: Arc<Performer>,
+    merge_slot: usize,
+    kind: &'static str,
+    filtered: bool,
+    filter: PoseFilter,
+}
+
+impl StreamRoute {
+    pub fn performer(&self) -> &Arc<Performer> {
+        &self.performer
+    }
+}
+
+impl Drop for StreamRoute {
+    fn drop(&mut self) {
+        lock(&self.performer.state)
+            .merger
+            .remove_source(self.merge_slot);
+    }
+}
+
+/// All performers and their pipelines. See the crate documentation for the path.
+pub struct Engine {
+    bus: Arc<PoseBus>,
+    filters: Arc<FilterControl>,
+    timing: MergeTiming,
+    /// By id; the bus keeps the order performers were added in.
+    performers: RwLock<BTreeMap<PerformerId, Arc<Performer>>>,
+}
+
+impl Engine {
+    pub fn new(bus: Arc<PoseBus>, filters: Arc<FilterControl>, timing: MergeTiming) -> Self {
+        Engine {
+            bus,
+            filters,
+            timing,
+            performers: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn bus(&self) -> &Arc<PoseBus> {
+        &self.bus
+    }
+
+    pub fn filters(&self) -> &Arc<FilterControl> {
+        &self.filters
+    }
+
+    /// The performer named `name`, added if new. Its id is derived from its name (so it does
+    /// not depend on config order and stays the same across restarts), moved to the next free
+    /// id only if another performer holds it.
+    pub fn add_performer(&self, name: &str) -> Arc<Performer> {
+        let mut performers = self.performers.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = performers.values().find(|p| p.name == name) {
+            return p.clone();
+        }
+        let mut id = id_for_name(name);
+        while performers.contains_key(&PerformerId(id)) {
+            id = id.wrapping_add(1);
+        }
+        let id = PerformerId(id);
+        let performer = Arc::new(Performer {
+            id,
+            name: name.to_string(),
+            slot: self.bus.add(id, name),
+            state: Mutex::new(PerformerState {
+                merger: PoseMerger::new(id, Vec::new(), self.timing.hold_us, self.timing.ease_us),
+                calibration: PerformerCalibration::default(),
+                capture: None,
+                calibrating: false,
+            }),
+        });
+        performers.insert(id, performer.clone());
+        performer
+    }
+
+    /// Removes a performer: its subscribers lose it, its routes keep running into nothing
+    /// until their sources are dropped.
+    pub fn remove_performer(&self, id: PerformerId) -> bool {
+        let removed = self
+            .performers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+            .is_some();
+        if removed {
+            self.bus.remove(id);
+        }
+        removed
+    }
+
+    pub fn performer(&self, id: PerformerId) -> Option<Arc<Performer>> {
+        self.performers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    pub fn performer_named(&self, name: &str) -> Option<Arc<Performer>> {
+        self.bus.id_of(name).and_then(|id| self.performer(id))
+    }
+
+    /// Routes a source's stream into its performer (added if new).
+    pub fn attach_stream(&self, spec: &StreamSpec, kind: &'static str) -> StreamRoute {
+        let performer = self.add_performer(&spec.performer);
+        let merge_slot = lock(&performer.state).merger.add_source(spec.role.clone());
+        StreamRoute {
+            performer,
+            merge_slot,
+            kind,
+            filtered: spec.filtered,
+            filter: PoseFilter::default(),
+        }
+    }
+
+    /// Whether `route`'s frames are filtered now (its own switch and its kind's settings).
+    pub fn is_filtered(&self, route: &StreamRoute) -> bool {
+        route.filtered && self.filters.get(route.kind).enabled
+    }
+
+    /// One whole frame of a source stream, through its chain and its performer, published.
+    /// `now_us` is the server's monotonic clock.
+    pub fn submit(&self, route: &mut StreamRoute, frame: SourceFrame, now_us: u64) {
+        let SourceFrame {
+            mut pose,
+            arrival_us,
+        } = frame;
+        pose.performer = route.performer.id;
+        let performer = route.performer.clone();
+        let mut state = lock(&performer.state);
+        if let Some(capture) = &mut state.capture {
+            capture.add(&pose);
+        }
+        state.calibration.apply_mounting(&mut pose);
+        if route.filtered {
+            route.filter.apply(&mut pose, &self.filters.get(route.kind));
+        }
+        state.merger.update(route.merge_slot, pose, arrival_us);
+        performer.compose_and_publish(&mut state, now_us);
+    }
+
+    /// When [`Engine::handle_timeout`] is next due, µs: a hold running out or a cross-fade
+    /// stepping, for any performer. `None`: not until a frame arrives.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.performers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(|p| lock(&p.state).merger.next_change_us())
+            .min()
+    }
+
+    /// Recomposes and publishes every performer whose pose changes by `now_us` without a frame
+    /// (a silent source holding, then easing to the next source or to rest).
+    pub fn handle_timeout(&self, now_us: u64) {
+        let performers: Vec<Arc<Performer>> = self
+            .performers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for performer in performers {
+            let mut state = lock(&performer.state);
+            if state.merger.next_change_us().is_some_and(|t| t <= now_us) {
+                performer.compose_and_publish(&mut state, now_us);
+            }
+        }
+    }
+}
+
+/// A performer's preferred id: FNV-1a of its name, folded to 16 bits.
+fn id_for_name(name: &str) -> u16 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    ((hash >> 16) ^ (hash & 0xffff)) as u16
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+use std::sync::Arc;
+
+use glam::Quat;
+use kagura_calibration::filter::{FilterSettings, OneEuroParams};
+use kagura_calibration::merge::{BodyPart, SourceRole};
+use kagura_capture::{SourceFrame, StreamSpec};
+use kagura_protocol::{HumanoidBone, PerformerId, PoseFrame, wire};
+
+use super::*;
+use crate::bus::{FrameSink, PublishedFrame};
+
+const HOLD: u64 = 300_000;
+const EASE: u64 = 500_000;
+
+/// Remembers every frame offered.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<PoseFrame>>);
+
+impl FrameSink for Recorder {
+    fn offer(&self, frame: &PublishedFrame) -> bool {
+        lock(&self.0).push(wire::decode(&frame.wire).expect("the bus encodes valid frames"));
+        true
+    }
+}
+
+fn engine() -> Engine {
+    let mut smooth = FilterSettings::light();
+    smooth.head = OneEuroParams::new(0.5, 0.0);
+    let filters = FilterControl::new(
+        vec![("smooth", smooth), ("raw", FilterSettings::light())],
+        false,
+    );
+    Engine::new(
+        Arc::new(PoseBus::new()),
+        Arc::new(filters),
+        MergeTiming {
+            hold_us: HOLD,
+            ease_us: EASE,
+        },
+    )
+}
+
+fn spec(performer: &str, parts: &[BodyPart], filtered: bool) -> StreamSpec {
+    StreamSpec {
+        performer: performer.into(),
+        role: SourceRole {
+            parts: parts.to_vec(),
+            priority: 0,
+        },
+        filtered,
+        key: format!("{performer}/{parts:?}"),
+    }
+}
+
+fn head(yaw: f32, t: u64) -> SourceFrame {
+    let mut pose = PoseFrame::new(PerformerId(0));
+    pose.capture_us = t;
+    pose.set_bone(HumanoidBone::Head, Quat::from_rotation_y(yaw));
+    pose.set_bone(HumanoidBone::LeftUpperArm, Quat::from_rotation_z(yaw));
+    SourceFrame {
+        pose,
+        arrival_us: t,
+    }
+}
+
+fn yaw(f: &PoseFrame) -> f32 {
+    f.bone(HumanoidBone::Head)
+        .map(|q| 2.0 * q.y.atan2(q.w))
+        .unwrap_or(0.0)
+}
+
+fn record(engine: &Engine, performer: &str) -> Arc<Recorder> {
+    let recorder = Arc::new(Recorder::default());
+    let id = engine.performer_named(performer).unwrap().id;
+    assert!(engine.bus().attach(id, recorder.clone()));
+    recorder
+}
+
+#[test]
+fn each_source_keeps_its_own_filter_and_another_source_never_refilters_it() {
+    // A filtered head source and an unfiltered body source on one performer: the head must
+    // follow its own filter whichever source submitted last (no frame-to-frame alternation).
+    let engine = engine();
+    let mut face = engine.attach_stream(&spec("p", &[BodyPart::Head], true), "smooth");
+    let mut body = engine.attach_stream(&spec("p", &[BodyPart::Arms], false), "raw");
+    let out = record(&engine, "p");
+    let mut t = 1_000_000;
+    for i in 0..120 {
+        let target = if i < 30 { 0.0 } else { 0.5 };
+        engine.submit(&mut face, head(target, t), t);
+        t += 4_000;
+        engine.submit(&mut body, head(1.0, t), t);
+        t += 4_000;
+    }
+    let yaws: Vec<f32> = lock(&out.0).iter().map(yaw).collect();
+    assert_eq!(yaws.len(), 240);
+    assert!(
+        yaws[100] > 0.0 && yaws[100] < 0.45,
+        "the head is filtered: {}",
+        yaws[100]
+    );
+    for w in yaws.windows(2) {
+        assert!(
+            w[1] >= w[0] - 1e-6,
+            "the head never steps back: {} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    let arm = lock(&out.0)
+        .last()
+        .unwrap()
+        .bone(HumanoidBone::LeftUpperArm)
+        .unwrap();
+    let error = kagura_protocol::rotation_error_degrees(arm, Quat::from_rotation_z(1.0));
+    assert!(
+        error < 0.02,
+        "the body passes unfiltered (wire quantization only): {error}°"
+    );
+}
+
+#[test]
+fn a_lone_silent_source_holds_then_eases_to_rest_on_the_timer_alone() {
+    let engine = engine();
+    let mut only = engine.attach_stream(&spec("p", &BodyPart::ALL, false), "raw");
+    let out = record(&engine, "p");
+    let t0 = 5_000_000;
+    engine.submit(&mut only, head(0.5, t0), t0);
+    assert_eq!(engine.poll_timeout(), Some(t0 + HOLD + 1));
+    let mut now = t0;
+    while let Some(due) = engine.poll_timeout() {
+        assert!(due > now, "deadlines move forward");
+        now = due;
+        engine.handle_timeout(now);
+    }
+    let frames = lock(&out.0);
+    assert!(
+        frames.len() > 10,
+        "the ease is published step by step: {}",
+        frames.len()
+    );
+    assert!((yaw(&frames[1]) - 0.5).abs() < 0.01, "held first");
+    assert!(yaw(frames.last().unwrap()).abs() < 1e-4, "then at rest");
+    assert!(now >= t0 + HOLD + EASE);
+    let steps: Vec<f32> = frames.windows(2).map(|w| yaw(&w[0]) - yaw(&w[1])).collect();
+    assert!(
+        steps.iter().all(|s| *s >= -1e-6 && *s < 0.05),
+        "eases without jumps: {steps:?}"
+    );
+}
+
+#[test]
+fn the_same_frames_at_the_same_times_give_the_same_bytes() {
+    let run = || {
+        let engine = engine();
+        let mut a = engine.attach_stream(&spec("p", &[BodyPart::Head], true), "smooth");
+        let mut b = engine.attach_stream(&spec("p", &BodyPart::ALL, false), "raw");
+        let out = record(&engine, "p");
+        for i in 0..50u64 {
+            let t = 1_000_000 + i * 7_919;
+            engine.submit(&mut a, head((i as f32 * 0.1).sin(), t), t);
+            engine.submit(&mut b, head(0.2, t + 100), t + 200);
+        }
+        let mut now = 2_000_000;
+        while let Some(due) = engine.poll_timeout() {
+            now = due.max(now);
+            engine.handle_timeout(now);
+        }
+        let frames = lock(&out.0).clone();
+        frames
+            .iter()
+            .map(|f| {
+                let mut bytes = Vec::new();
+                wire::encode(f, &mut bytes);
+                bytes
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    assert!(first.len() > 100);
+    assert_eq!(first, run());
+}
+
+#[test]
+fn performer_ids_come_from_names_not_order_and_performers_come_and_go() {
+    let one = engine();
+    let two = engine();
+    let (a1, b1) = (one.add_performer("alice").id, one.add_performer("bob").id);
+    let (b2, a2) = (two.add_performer("bob").id, two.add_performer("alice").id);
+    assert_eq!((a1, b1), (a2, b2));
+    assert_ne!(a1, b1);
+    assert_eq!(
+        one.add_performer("alice").id,
+        a1,
+        "adding again returns the same"
+    );
+
+    let mut route = one.attach_stream(&spec("carol", &BodyPart::ALL, false), "raw");
+    let carol = route.performer().id;
+    assert!(one.bus().slot(carol).is_some());
+    assert!(one.remove_performer(carol));
+    assert!(one.bus().slot(carol).is_none());
+    assert!(one.performer_named("carol").is_none());
+    // Its source may still be running: frames go nowhere, nothing breaks.
+    one.submit(&mut route, head(0.1, 1), 1);
+    drop(route);
+}
