@@ -18,8 +18,9 @@ pub struct SourceJoint {
     pub offset: Vec3,
     /// Local rotation at rest, source axes (identity for BVH and Unity's humanoid).
     pub rest_rotation: Quat,
-    /// The humanoid bone this joint drives, if any. Unmapped joints still pass their rotation
-    /// on to their children (e.g. a fourth spine joint folds into upperChest).
+    /// The humanoid bone this joint drives, if any. An unmapped joint on the segment between a
+    /// mapped joint and the next bone of its chain folds into that bone (a fourth spine joint
+    /// into upperChest, `Neck1` into the neck); any other passes its rotation on to its children.
     pub bone: Option<HumanoidBone>,
     /// When `bone` is `None` only because an earlier joint already drives the bone this joint's
     /// name stands for (`LeftHand` below a `LeftWrist`): that bone. Reported, never driven twice.
