@@ -1,5 +1,6 @@
 //! BVH (Biovision Hierarchy): the skeleton from the header, and frames from the motion lines,
-//! as Perception Neuron / Axis, Rokoko, Mixamo and mocap libraries write them.
+//! as Perception Neuron / Axis, Rokoko, Mixamo, Biovision / Character Studio (CMU's
+//! 3ds Max-friendly release) and mocap libraries write them.
 //!
 //! The parser is total: any text gives a [`Bvh`] or a [`BvhError`], with joints, nesting and
 //! channels bounded. Rotation channels compose in the order listed (`Zrotation Xrotation
@@ -102,7 +103,8 @@ fn number(token: &str) -> Result<f32, BvhError> {
         .ok_or_else(|| BvhError::BadNumber(token.into()))
 }
 
-/// Parses a BVH file's text. Joint names map to humanoid bones with [`humanoid_bone_for`].
+/// Parses a BVH file's text. Joint names map to humanoid bones with [`humanoid_bones_for`];
+/// [`SourceSkeleton::mapping_report`] says what did not map.
 pub fn parse_bvh(text: &str, axes: Axes) -> Result<Bvh, BvhError> {
     let (header, motion) = match text.find("MOTION") {
         Some(at) => (&text[..at], Some(&text[at + "MOTION".len()..])),
@@ -147,7 +149,8 @@ pub fn parse_bvh(text: &str, axes: Axes) -> Result<Bvh, BvhError> {
                 parent,
                 offset,
                 rest_rotation: Quat::IDENTITY,
-                bone: humanoid_bone_for(name),
+                bone: None,
+                duplicate_of: None,
                 tip: None,
             });
             channels.push(kinds);
@@ -194,12 +197,16 @@ pub fn parse_bvh(text: &str, axes: Axes) -> Result<Bvh, BvhError> {
             });
         }
     }
-    // Keep the first joint for each bone; a duplicate name folds into its parent.
-    for i in 0..joints.len() {
-        if let Some(bone) = joints[i].bone
-            && joints[..i].iter().any(|j| j.bone == Some(bone))
-        {
-            joints[i].bone = None;
+    // The names, read together; the first joint for each bone drives it, a later one is
+    // reported as a duplicate and folds like any unmapped joint.
+    let names: Vec<&str> = joints.iter().map(|j| j.name.as_str()).collect();
+    let bones = humanoid_bones_for(&names);
+    for (i, bone) in bones.into_iter().enumerate() {
+        match bone {
+            Some(bone) if joints[..i].iter().any(|j| j.bone == Some(bone)) => {
+                joints[i].duplicate_of = Some(bone);
+            }
+            _ => joints[i].bone = bone,
         }
     }
     let skeleton = SourceSkeleton { joints, axes };
@@ -289,25 +296,48 @@ impl Bvh {
     }
 }
 
-/// The humanoid bone a BVH joint name stands for: Perception Neuron / Axis names (`Spine1`,
-/// `LeftUpLeg`, `LeftHandThumb1`), Mixamo's (`mixamorig:LeftArm`), and the older mocap
-/// libraries' (`lShldr`, `lThigh`). Case is ignored; a namespace before `:` is dropped. Joints
-/// with no humanoid bone (`Spine3`, `Neck1`, `LeftInHandIndex`) fold into their parents.
-pub fn humanoid_bone_for(name: &str) -> Option<HumanoidBone> {
+/// What a joint name says on its own. Most names stand for one bone; a few mean different bones
+/// in different conventions, and the skeleton's other names settle them
+/// ([`humanoid_bones_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Word {
+    Bone(HumanoidBone),
+    /// Character Studio's spine links, `Chest` (1) to `Chest7`, `Chest` nearest the hips.
+    Chest(u8),
+    /// `LeftShoulder`: the clavicle for Perception Neuron and Mixamo (followed by a `LeftArm`),
+    /// the upper arm for Biovision (after a `LeftCollar`).
+    Shoulder {
+        left: bool,
+    },
+    /// `LeftHip`: the upper leg for Biovision, a pelvis joint where an upper leg (`LeftUpLeg`,
+    /// `LeftThigh`) follows.
+    Hip {
+        left: bool,
+    },
+}
+
+fn word(name: &str) -> Option<Word> {
     use HumanoidBone::*;
     let name = name.rsplit(':').next().unwrap_or(name).to_ascii_lowercase();
     let central = match name.as_str() {
         "hips" | "pelvis" | "hip" => Some(Hips),
         "spine" | "abdomen" | "spine_01" => Some(Spine),
-        "spine1" | "chest" | "spine_02" => Some(Chest),
-        "spine2" | "upperchest" | "chest2" | "spine_03" => Some(UpperChest),
+        "spine1" | "spine_02" => Some(Chest),
+        "spine2" | "upperchest" | "spine_03" => Some(UpperChest),
         "neck" | "neck_01" => Some(Neck),
         "head" => Some(Head),
         "jaw" => Some(Jaw),
+        "chest" => return Some(Word::Chest(1)),
         _ => None,
     };
-    if central.is_some() {
-        return central;
+    if let Some(bone) = central {
+        return Some(Word::Bone(bone));
+    }
+    if let Some(link) = name.strip_prefix("chest") {
+        return match link.as_bytes() {
+            [n @ b'2'..=b'7'] => Some(Word::Chest(n - b'0')),
+            _ => None,
+        };
     }
     // Sided names: "left…"/"right…" or the short "l…"/"r…" of the mocap libraries.
     let (left, rest) = if let Some(rest) = name.strip_prefix("left") {
@@ -322,45 +352,142 @@ pub fn humanoid_bone_for(name: &str) -> Option<HumanoidBone> {
         return None;
     };
     let rest = rest.trim_start_matches('_');
-    let pick = |l: HumanoidBone, r: HumanoidBone| Some(if left { l } else { r });
+    let pick = |l: HumanoidBone, r: HumanoidBone| Some(Word::Bone(if left { l } else { r }));
     match rest {
-        "shoulder" | "collar" | "clavicle" => pick(LeftShoulder, RightShoulder),
+        "shoulder" => Some(Word::Shoulder { left }),
+        "hip" => Some(Word::Hip { left }),
+        "collar" | "clavicle" => pick(LeftShoulder, RightShoulder),
         "arm" | "uparm" | "upperarm" | "shldr" => pick(LeftUpperArm, RightUpperArm),
-        "forearm" | "lowarm" | "lowerarm" => pick(LeftLowerArm, RightLowerArm),
-        "hand" => pick(LeftHand, RightHand),
+        "forearm" | "lowarm" | "lowerarm" | "elbow" => pick(LeftLowerArm, RightLowerArm),
+        "hand" | "wrist" => pick(LeftHand, RightHand),
         "upleg" | "thigh" | "upperleg" => pick(LeftUpperLeg, RightUpperLeg),
-        "leg" | "shin" | "lowerleg" | "lowleg" => pick(LeftLowerLeg, RightLowerLeg),
-        "foot" => pick(LeftFoot, RightFoot),
+        "leg" | "shin" | "lowerleg" | "lowleg" | "knee" => pick(LeftLowerLeg, RightLowerLeg),
+        "foot" | "ankle" => pick(LeftFoot, RightFoot),
         "toebase" | "toe" | "toes" => pick(LeftToes, RightToes),
         "eye" => pick(LeftEye, RightEye),
-        _ => finger(rest.strip_prefix("hand").unwrap_or(rest), left),
+        _ => finger(rest.strip_prefix("hand").unwrap_or(rest), left).map(Word::Bone),
     }
 }
 
-/// `thumb1`…`pinky3` after the side and "Hand".
+/// The humanoid bone a joint name stands for on its own, as Perception Neuron / Axis (`Spine1`,
+/// `LeftUpLeg`, `LeftHandThumb1`), Mixamo (`mixamorig:LeftArm`), the older mocap libraries
+/// (`lShldr`, `lThigh`) and Biovision / Character Studio (`LeftHip`, `LeftElbow`, `Chest2`)
+/// name joints. Case is ignored; a namespace before `:` is dropped. Where the conventions
+/// disagree, this reads the name the Neuron/Mixamo way (`LeftShoulder` is the clavicle, `Chest`
+/// the chest); [`humanoid_bones_for`] settles such names by the rest of the skeleton.
+pub fn humanoid_bone_for(name: &str) -> Option<HumanoidBone> {
+    use HumanoidBone::*;
+    match word(name)? {
+        Word::Bone(bone) => Some(bone),
+        Word::Chest(1) => Some(Chest),
+        Word::Chest(2) => Some(UpperChest),
+        Word::Chest(_) => None,
+        Word::Shoulder { left } => Some(if left { LeftShoulder } else { RightShoulder }),
+        Word::Hip { left } => Some(if left { LeftUpperLeg } else { RightUpperLeg }),
+    }
+}
+
+/// The humanoid bone each joint of one skeleton stands for, by name, deciding the names the
+/// conventions disagree on by which other names the skeleton has:
+///
+/// - `LeftShoulder` is the upper arm beside a `LeftCollar` (Biovision: collar, shoulder, elbow,
+///   wrist), the clavicle beside an upper arm (`LeftArm`, `LeftUpperArm`: Neuron, Mixamo), and
+///   the upper arm when neither is there (shoulder, elbow, wrist).
+/// - `LeftHip` is the upper leg, unless an upper leg (`LeftUpLeg`, `LeftThigh`) is there too.
+/// - `Chest`, `Chest2`…`Chest7` (Character Studio's spine links, from the hips up) are spine,
+///   chest and, the last of three or more, upperChest when no joint is named as the spine
+///   (`Spine`, `abdomen`); otherwise `Chest` is the chest and `Chest2` the upper chest.
+///
+/// Joints with no humanoid bone (`Spine3`, `Neck1`, `LowerBack`, `LHipJoint`, `Chest3` of
+/// four) map to `None`. Two joints can still stand for one bone (`LeftWrist` above a
+/// `LeftHand`); [`parse_bvh`] keeps the first and reports the other
+/// ([`SourceJoint::duplicate_of`]).
+pub fn humanoid_bones_for(names: &[&str]) -> Vec<Option<HumanoidBone>> {
+    use HumanoidBone::*;
+    let words: Vec<Option<Word>> = names.iter().map(|name| word(name)).collect();
+    let has = |bone: HumanoidBone| words.contains(&Some(Word::Bone(bone)));
+    let has_spine = has(Spine);
+    let top_chest = words
+        .iter()
+        .filter_map(|w| match w {
+            Some(Word::Chest(n)) => Some(*n),
+            _ => None,
+        })
+        .max();
+    let side = |left: bool, l: HumanoidBone, r: HumanoidBone| if left { l } else { r };
+    words
+        .iter()
+        .map(|w| match (*w)? {
+            Word::Bone(bone) => Some(bone),
+            Word::Chest(n) if has_spine => match n {
+                1 => Some(Chest),
+                2 => Some(UpperChest),
+                _ => None,
+            },
+            Word::Chest(n) => match n {
+                1 => Some(Spine),
+                2 => Some(Chest),
+                n if Some(n) == top_chest => Some(UpperChest),
+                _ => None,
+            },
+            Word::Shoulder { left } => {
+                let collar = has(side(left, LeftShoulder, RightShoulder));
+                let upper_arm = has(side(left, LeftUpperArm, RightUpperArm));
+                Some(if collar || !upper_arm {
+                    side(left, LeftUpperArm, RightUpperArm)
+                } else {
+                    side(left, LeftShoulder, RightShoulder)
+                })
+            }
+            Word::Hip { left } => {
+                let upper_leg = side(left, LeftUpperLeg, RightUpperLeg);
+                (!has(upper_leg)).then_some(upper_leg)
+            }
+        })
+        .collect()
+}
+
+/// `thumb1`…`pinky3` (Neuron, Mixamo; Daz's `mid1`) after the side and "Hand", or Character
+/// Studio's `Finger0`…`Finger42` (finger 0 the thumb, then link 0, 1, 2 as `Finger1`,
+/// `Finger11`, `Finger12`).
 fn finger(rest: &str, left: bool) -> Option<HumanoidBone> {
+    let side = if left { "left" } else { "right" };
+    if let Some(digits) = rest.strip_prefix("finger") {
+        let (finger, link) = match digits.as_bytes() {
+            [f @ b'0'..=b'4'] => (f - b'0', 0),
+            [f @ b'0'..=b'4', l @ b'1'..=b'2'] => (f - b'0', l - b'0'),
+            _ => return None,
+        };
+        let joint = if finger == 0 {
+            ["ThumbMetacarpal", "ThumbProximal", "ThumbDistal"][link as usize].to_string()
+        } else {
+            let name = ["Index", "Middle", "Ring", "Little"][finger as usize - 1];
+            format!(
+                "{name}{}",
+                ["Proximal", "Intermediate", "Distal"][link as usize]
+            )
+        };
+        return HumanoidBone::from_vrm1_name(&format!("{side}{joint}"));
+    }
     let digit = rest.chars().last()?.to_digit(10)?;
     let finger = &rest[..rest.len() - 1];
     let name = match (finger, digit) {
         ("thumb", 1) => "ThumbMetacarpal",
         ("thumb", 2) => "ThumbProximal",
         ("thumb", 3) => "ThumbDistal",
-        ("index" | "middle" | "ring" | "pinky" | "little", 1..=3) => {
+        ("index" | "middle" | "mid" | "ring" | "pinky" | "little", 1..=3) => {
             let joint = ["Proximal", "Intermediate", "Distal"][digit as usize - 1];
             let finger = match finger {
                 "index" => "Index",
-                "middle" => "Middle",
+                "middle" | "mid" => "Middle",
                 "ring" => "Ring",
                 _ => "Little",
             };
-            return HumanoidBone::from_vrm1_name(&format!(
-                "{}{finger}{joint}",
-                if left { "left" } else { "right" }
-            ));
+            return HumanoidBone::from_vrm1_name(&format!("{side}{finger}{joint}"));
         }
         _ => return None,
     };
-    HumanoidBone::from_vrm1_name(&format!("{}{name}", if left { "left" } else { "right" }))
+    HumanoidBone::from_vrm1_name(&format!("{side}{name}"))
 }
 
 #[cfg(test)]

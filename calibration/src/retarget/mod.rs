@@ -7,4 +7,4 @@ mod skeleton;
 
 pub use axes::Axes;
 pub use retargeter::{Retargeter, TargetBody};
-pub use skeleton::{SourceJoint, SourceSkeleton};
+pub use skeleton::{DuplicateJoint, MappingReport, SourceJoint, SourceSkeleton};

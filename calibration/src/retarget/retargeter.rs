@@ -1,12 +1,21 @@
 //! [`Retargeter`]: a source skeleton's joint rotations onto the VRM 1.0 normalized humanoid.
 //!
-//! For each joint, its world rotation away from the source's rest pose, in internal axes, is
-//! `D = axes(G · G_rest⁻¹)`; the bone's world orientation relative to the VRM T-pose is
-//! `W = D · A`, where `A` (the rest correction) turns the T-pose bone into the source's rest bone
-//! (identity when the source rests in a T-pose). A humanoid bone's normalized local rotation is
-//! `W_parent⁻¹ · W`, the parent being the nearest ancestor bone that both the source drives and
-//! the avatar has: bones the avatar lacks fold into their parents, bones the source lacks stay
-//! absent (the renderer keeps rest).
+//! A humanoid bone's *segment* runs from its joint to the joint of the next bone along its chain
+//! (spine to chest, upper arm to lower arm; [`HumanoidBone::main_child`], skipping bones the
+//! source lacks). Unmapped joints on a segment (`Neck1` between neck and head, `LowerBack`
+//! between hips and spine, `Spine3`) fold into that bone: the bone takes the global rotation of
+//! the segment's last joint `e`, the parent of the next bone's joint, so it turns with every
+//! joint along it and its children keep their own orientation. Unmapped joints off every
+//! segment (CMU's `LHipJoint`, a hand's `LeftFingerBase`) only pass their rotation on.
+//!
+//! For each bone, its world rotation away from the source's rest pose, in internal axes, is
+//! `D = axes(G_e · G_e,rest⁻¹)`; the bone's world orientation relative to the VRM T-pose is
+//! `W = D · A`, where `A` (the rest correction) turns the T-pose bone onto the source's rest
+//! segment, from the joint to the next bone's joint across the folded joints (identity when the
+//! source rests in a T-pose). A humanoid bone's normalized local rotation is `W_parent⁻¹ · W`,
+//! the parent being the nearest ancestor bone that both the source drives and the avatar has:
+//! bones the avatar lacks are skipped (the next bone's local rotation takes theirs), bones the
+//! source lacks stay absent (the renderer keeps rest).
 
 use glam::{Quat, Vec3};
 use kagura_protocol::{HumanoidBone, PoseFrame};
@@ -52,6 +61,9 @@ pub struct Retargeter {
     rest_inverse: Vec<Quat>,
     /// Per joint: world rotation from the T-pose bone to the source's rest bone (internal axes).
     correction: Vec<Quat>,
+    /// Per joint: the joint whose global rotation drives its bone (the last joint of its
+    /// segment; itself unless unmapped joints fold into it).
+    drive: Vec<usize>,
     /// Per humanoid bone: (its joint, the joint of the ancestor its rotation is relative to).
     mapping: Vec<(HumanoidBone, usize, Option<usize>)>,
     hips_scale: f32,
@@ -63,6 +75,17 @@ impl Retargeter {
         skeleton.validate()?;
         let (rest_globals, rest_positions) = skeleton.rest_globals();
         let axes = skeleton.axes;
+        let segment_end: Vec<Option<usize>> = skeleton
+            .joints
+            .iter()
+            .enumerate()
+            .map(|(i, joint)| segment_end(&skeleton, i, joint.bone?))
+            .collect();
+        let drive = segment_end
+            .iter()
+            .enumerate()
+            .map(|(i, end)| end.and_then(|c| skeleton.joints[c].parent).unwrap_or(i))
+            .collect();
         let correction = skeleton
             .joints
             .iter()
@@ -71,15 +94,13 @@ impl Retargeter {
                 let Some(bone) = joint.bone else {
                     return Quat::IDENTITY;
                 };
-                let (Some(tpose), Some(child)) = (tpose_direction(bone), bone.main_child()) else {
+                let (Some(tpose), Some(_)) = (tpose_direction(bone), bone.main_child()) else {
                     return Quat::IDENTITY;
                 };
-                // Towards the main child's joint, or any child joint if the source lacks it.
-                let child_joint = skeleton
-                    .joint_of(child)
-                    .filter(|c| is_descendant(&skeleton, *c, i))
+                // Towards the next bone's joint, or any child joint if the source has none.
+                let end = segment_end[i]
                     .or_else(|| skeleton.joints.iter().position(|j| j.parent == Some(i)));
-                let rest_source = match (child_joint, joint.tip) {
+                let rest_source = match (end, joint.tip) {
                     (Some(c), _) => rest_positions[c] - rest_positions[i],
                     (None, Some(tip)) => rest_globals[i] * tip,
                     (None, None) => return Quat::IDENTITY,
@@ -116,6 +137,7 @@ impl Retargeter {
             rest_inverse: rest_globals.iter().map(|q| q.inverse()).collect(),
             globals: vec![Quat::IDENTITY; skeleton.joints.len()],
             skeleton,
+            drive,
             correction,
             mapping,
             hips_scale,
@@ -150,10 +172,13 @@ impl Retargeter {
             let parent = joint.parent.map_or(Quat::IDENTITY, |p| self.globals[p]);
             self.globals[i] = (parent * local).normalize();
         }
-        let world =
-            |j: usize| axes.rotation(self.globals[j] * self.rest_inverse[j]) * self.correction[j];
+        let world = |j: usize| {
+            let e = self.drive[j];
+            axes.rotation(self.globals[e] * self.rest_inverse[e]) * self.correction[j]
+        };
+        let sent = |j: usize| locals.get(j).copied().flatten().is_some();
         for &(bone, joint, parent) in &self.mapping {
-            if locals.get(joint).copied().flatten().is_none() && parent.is_some() {
+            if parent.is_some() && !self.segment_sent(joint, &sent) {
                 continue; // the source did not send this joint: leave the bone absent
             }
             let local = match parent {
@@ -166,6 +191,34 @@ impl Retargeter {
             frame.hips_position = Some(axes.position(p) * self.hips_scale);
         }
     }
+
+    /// Whether the source sent a rotation for `joint` or a joint folded into it.
+    fn segment_sent(&self, joint: usize, sent: &impl Fn(usize) -> bool) -> bool {
+        let mut j = self.drive[joint];
+        loop {
+            if sent(j) {
+                return true;
+            }
+            match self.skeleton.joints[j].parent {
+                Some(parent) if j != joint => j = parent,
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The joint where `bone`'s segment ends: the joint of the next bone along its chain that the
+/// source drives, below `joint`. `None` at the end of a chain (head, toes, fingertips, a hand
+/// without fingers).
+fn segment_end(skeleton: &SourceSkeleton, joint: usize, bone: HumanoidBone) -> Option<usize> {
+    let mut next = bone.main_child();
+    while let Some(child) = next {
+        if let Some(c) = skeleton.joint_of(child) {
+            return is_descendant(skeleton, c, joint).then_some(c);
+        }
+        next = child.main_child();
+    }
+    None
 }
 
 fn is_descendant(skeleton: &SourceSkeleton, mut joint: usize, ancestor: usize) -> bool {
@@ -181,6 +234,7 @@ fn is_descendant(skeleton: &SourceSkeleton, mut joint: usize, ancestor: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retarget::SourceJoint;
     use crate::retarget::axes::Axes;
     use kagura_protocol::{PerformerId, rotation_error_degrees};
 
@@ -223,5 +277,43 @@ mod tests {
         assert!(frame.bone(HumanoidBone::UpperChest).is_none());
         // The neck now carries the upper chest's bend, relative to the chest.
         assert!(rotation_error_degrees(frame.bone(HumanoidBone::Neck).unwrap(), bend) < 1e-3);
+    }
+
+    /// A bone is sent when its joint or a joint folded into it is; a bone none of whose joints
+    /// were sent stays absent.
+    #[test]
+    fn a_bone_is_present_when_a_joint_folded_into_it_was_sent() {
+        let joint =
+            |name: &str, parent: Option<usize>, y: f32, bone: Option<HumanoidBone>| SourceJoint {
+                name: name.into(),
+                parent,
+                offset: Vec3::new(0.0, y, 0.0),
+                rest_rotation: Quat::IDENTITY,
+                bone,
+                duplicate_of: None,
+                tip: None,
+            };
+        use HumanoidBone::*;
+        let skeleton = SourceSkeleton {
+            joints: vec![
+                joint("Hips", None, 1.0, Some(Hips)),
+                joint("Spine", Some(0), 0.1, Some(Spine)),
+                joint("Neck", Some(1), 0.4, Some(Neck)),
+                joint("Neck1", Some(2), 0.05, None),
+                joint("Head", Some(3), 0.05, Some(Head)),
+            ],
+            axes: Axes::INTERNAL,
+        };
+        let mut retargeter = Retargeter::new(skeleton, &TargetBody::default()).unwrap();
+        let bend = Quat::from_rotation_x(0.4);
+        let mut frame = PoseFrame::new(PerformerId(0));
+        retargeter.retarget(
+            &[Some(Quat::IDENTITY), None, None, Some(bend), None],
+            None,
+            &mut frame,
+        );
+        assert!(frame.bone(Spine).is_none());
+        assert!(rotation_error_degrees(frame.bone(Neck).unwrap(), bend) < 1e-3);
+        assert!(frame.bone(Head).is_none());
     }
 }

@@ -18,13 +18,76 @@ pub struct SourceJoint {
     pub offset: Vec3,
     /// Local rotation at rest, source axes (identity for BVH and Unity's humanoid).
     pub rest_rotation: Quat,
-    /// The humanoid bone this joint drives, if any. Unmapped joints still pass their rotation
-    /// on to their children (e.g. a fourth spine joint folds into upperChest).
+    /// The humanoid bone this joint drives, if any. An unmapped joint on the segment between a
+    /// mapped joint and the next bone of its chain folds into that bone (a fourth spine joint
+    /// into upperChest, `Neck1` into the neck); any other passes its rotation on to its children.
     pub bone: Option<HumanoidBone>,
+    /// When `bone` is `None` only because an earlier joint already drives the bone this joint's
+    /// name stands for (`LeftHand` below a `LeftWrist`): that bone. Reported, never driven twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<HumanoidBone>,
     /// Where a leaf joint's bone ends (BVH's End Site), relative to the joint, source axes and
     /// units: gives a leaf its rest direction.
     #[serde(default)]
     pub tip: Option<Vec3>,
+}
+
+/// What a source skeleton leaves out of the humanoid, for logs and `/api/status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingReport {
+    /// The VRM 1.0 required bones (hips, spine, head, upper/lower legs, feet, upper/lower arms,
+    /// hands) that no joint drives, in wire order: on an avatar these stay at rest.
+    pub missing_required: Vec<HumanoidBone>,
+    /// The joints that drive no humanoid bone, in skeleton order (duplicates included).
+    pub unmapped_joints: Vec<String>,
+    /// The joints left unmapped because an earlier joint drives the bone their name stands for.
+    pub duplicates: Vec<DuplicateJoint>,
+}
+
+/// A joint whose name stands for a bone that an earlier joint already drives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateJoint {
+    pub joint: String,
+    pub bone: HumanoidBone,
+    /// The joint that drives `bone`.
+    pub driven_by: String,
+}
+
+impl MappingReport {
+    /// Every required bone is driven.
+    pub fn is_complete(&self) -> bool {
+        self.missing_required.is_empty()
+    }
+}
+
+impl std::fmt::Display for MappingReport {
+    /// One line for a log: `missing required bones: …; unmapped joints: …; duplicates: …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        write!(
+            f,
+            "missing required bones: {}; unmapped joints: {}; duplicates: {}",
+            list(
+                self.missing_required
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect()
+            ),
+            list(self.unmapped_joints.clone()),
+            list(
+                self.duplicates
+                    .iter()
+                    .map(|d| format!("{} ({} is {})", d.joint, d.bone, d.driven_by))
+                    .collect()
+            ),
+        )
+    }
 }
 
 /// A source skeleton: joints in parent-first order, and the source's axes and units.
@@ -63,6 +126,7 @@ impl SourceSkeleton {
                 offset: nominal(*bone),
                 rest_rotation: Quat::IDENTITY,
                 bone: Some(*bone),
+                duplicate_of: None,
                 tip: None,
             })
             .collect();
@@ -75,6 +139,48 @@ impl SourceSkeleton {
     /// The joint that drives `bone`.
     pub fn joint_of(&self, bone: HumanoidBone) -> Option<usize> {
         self.joints.iter().position(|j| j.bone == Some(bone))
+    }
+
+    /// The VRM 1.0 required bones no joint drives, in wire order.
+    pub fn missing_required_bones(&self) -> Vec<HumanoidBone> {
+        HumanoidBone::ALL
+            .into_iter()
+            .filter(|b| b.is_required() && self.joint_of(*b).is_none())
+            .collect()
+    }
+
+    /// The joints that drive no humanoid bone, in skeleton order.
+    pub fn unmapped_joints(&self) -> Vec<&str> {
+        self.joints
+            .iter()
+            .filter(|j| j.bone.is_none())
+            .map(|j| j.name.as_str())
+            .collect()
+    }
+
+    /// Which required bones are missing, which joints are unmapped, and which were duplicates.
+    pub fn mapping_report(&self) -> MappingReport {
+        MappingReport {
+            missing_required: self.missing_required_bones(),
+            unmapped_joints: self
+                .unmapped_joints()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            duplicates: self
+                .joints
+                .iter()
+                .filter(|j| j.bone.is_none())
+                .filter_map(|j| {
+                    let bone = j.duplicate_of?;
+                    Some(DuplicateJoint {
+                        joint: j.name.clone(),
+                        bone,
+                        driven_by: self.joints[self.joint_of(bone)?].name.clone(),
+                    })
+                })
+                .collect(),
+        }
     }
 
     /// Rest global rotations (source axes) and positions (source units), per joint.
