@@ -1,6 +1,9 @@
 //! `kind = "bvh"`: a BVH file (Perception Neuron / Axis, Mixamo, mocap libraries) played as a
 //! performer, looping at the file's frame rate, retargeted from its own skeleton and rest pose.
 //!
+//! A file whose skeleton leaves required humanoid bones unmapped still plays (those bones stay
+//! at rest) and says so in its stream's `warnings` in `/api/status`; the server logs them.
+//!
 //! Convention: BVH is right-handed, +Y up, in the file's units (centimetres assumed); the
 //! conversion is `Axes::BVH_CENTIMETRES`, applied by the parser.
 
@@ -90,6 +93,8 @@ pub struct BvhPlayer {
     seq: u32,
     played: u64,
     pending: Option<PoseFrame>,
+    /// What of the file's skeleton did not map onto the humanoid, for people.
+    warnings: Vec<String>,
 }
 
 impl BvhPlayer {
@@ -118,6 +123,12 @@ impl BvhPlayer {
             .frame_time_s
             .filter(|t| *t > 0.001 && *t < 1.0)
             .unwrap_or(1.0 / 60.0);
+        let mapping = bvh.skeleton.mapping_report();
+        let warnings = if mapping.is_complete() && mapping.duplicates.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("{name}: {mapping}")]
+        };
         let retargeter = Retargeter::new(bvh.skeleton.clone(), &TargetBody::default())
             .map_err(|e| format!("{name}: {e}"))?;
         Ok(BvhPlayer {
@@ -131,6 +142,7 @@ impl BvhPlayer {
             seq: 0,
             played: 0,
             pending: None,
+            warnings,
         })
     }
 }
@@ -194,6 +206,7 @@ impl Source for BvhPlayer {
                     "frames": self.played,
                     "file_frames": self.frames.len(),
                 })),
+                warnings: self.warnings.clone(),
                 ..Default::default()
             }],
             ..Default::default()

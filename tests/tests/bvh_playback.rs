@@ -51,6 +51,10 @@ async fn a_pose_bvh_plays_retargeted_onto_the_humanoid() {
     .expect("both frames arrive");
     let status = status_json(&server).await.unwrap();
     assert_eq!(status["sources"][1]["kind"], "bvh", "{status}");
+    assert_eq!(
+        status["sources"][1]["streams"][0]["warnings"],
+        serde_json::json!([])
+    );
 
     let mut broken = test_config("bvh-broken");
     let bad = broken.data_dir.clone().unwrap().with_extension("bvh");
@@ -67,4 +71,27 @@ async fn a_pose_bvh_plays_retargeted_onto_the_humanoid() {
         .err()
         .expect("a broken BVH file is an error at start");
     assert!(format!("{err:#}").contains("BVH"), "{err:#}");
+
+    // A skeleton without arms or legs plays, and says what is missing.
+    let mut partial = test_config("bvh-partial");
+    let torso = partial.data_dir.clone().unwrap().with_extension("bvh");
+    std::fs::write(
+        &torso,
+        "HIERARCHY\nROOT Hips\n{\n OFFSET 0 95 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n JOINT Spine\n {\n  OFFSET 0 10 0\n  CHANNELS 3 Zrotation Xrotation Yrotation\n  JOINT Head\n  {\n   OFFSET 0 50 0\n   CHANNELS 3 Zrotation Xrotation Yrotation\n   End Site\n   {\n    OFFSET 0 10 0\n   }\n  }\n }\n}\nMOTION\nFrames: 1\nFrame Time: 0.0333\n0 95 0 0 0 0 0 0 0 0 0 0\n",
+    )
+    .unwrap();
+    partial.bvh.push(BvhSourceConfig {
+        file: torso,
+        performer: "torso".into(),
+        filter: false,
+        parts: None,
+        priority: 0,
+    });
+    let server = start_server(partial).await.unwrap();
+    let status = status_json(&server).await.unwrap();
+    let warnings = status["sources"][1]["streams"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("missing required bones") && warnings.contains("leftUpperArm"),
+        "{warnings}"
+    );
 }

@@ -116,6 +116,11 @@ pub async fn start(
             read_file: &read_file,
         })
         .map_err(|e| anyhow::anyhow!("{} source: {e}", config.kind()))?;
+    for stream in source.report().streams {
+        for warning in stream.warnings {
+            tracing::warn!("{} source: {warning}", config.kind());
+        }
+    }
     let routes: Vec<StreamRoute> = source
         .streams()
         .iter()
