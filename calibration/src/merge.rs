@@ -175,10 +175,10 @@ impl PoseMerger {
         next
     }
 
-    /// The merged pose at `now_us`. Time never runs backwards here: sources on different
-    /// threads may hand in slightly out-of-order times, and the later one counts. The frame's
-    /// `capture_us` is the newest capture time among the sources shown, or `now_us` while a
-    /// cross-fade makes a pose no source sent (and when no source is shown).
+    /// The merged pose at `now_us`, stamped `now_us`: the time it was composed (each source's
+    /// own capture time has driven its filter by then). Time never runs backwards here:
+    /// sources on different threads may hand in slightly out-of-order times, and the later one
+    /// counts.
     pub fn compose(&mut self, now_us: u64) -> PoseFrame {
         let now_us = now_us.max(self.now_us);
         self.now_us = now_us;
@@ -200,34 +200,22 @@ impl PoseMerger {
         let mut out = PoseFrame::new(self.shown.performer);
         out.seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
-        let mut captured: Option<u64> = None;
-        let mut fading = false;
         for part in BodyPart::ALL {
             let state = self.parts[part.index()];
             let target = state
                 .driver
                 .and_then(|s| self.sources[s].as_ref())
                 .and_then(|s| s.latest.as_ref());
-            if let Some(target) = target {
-                captured = Some(captured.map_or(target.capture_us, |c| c.max(target.capture_us)));
-            }
+
             let elapsed = now_us.saturating_sub(state.switched_at_us);
             let t = if self.ease_us == 0 {
                 1.0
             } else {
                 (elapsed as f32 / self.ease_us as f32).min(1.0)
             };
-            fading |= t < 1.0;
             blend_part(&self.fade_from, target, t, part, &mut out);
         }
-        // A pose mid-fade is made now; otherwise it is as old as the newest source frame in it.
-        // Never earlier than what was shown before.
-        let made_at = if fading {
-            now_us
-        } else {
-            captured.unwrap_or(now_us)
-        };
-        out.capture_us = made_at.max(self.shown.capture_us);
+        out.capture_us = now_us;
         self.shown = out.clone();
         out
     }

@@ -136,16 +136,42 @@ impl VmcTestSender {
     }
 }
 
-/// Sends [`test_pose`] 0 and waits until `subscriber` has it whole: a new sender's first frame
-/// comes out per datagram (the decoder has not yet seen an Apply).
+/// Sends [`test_pose`] 0 until `subscriber` has it whole. A new sender's frames are published
+/// once the server has learned its cycle (two frames): until then nothing comes out.
 pub async fn warm_up(sender: &VmcTestSender, subscriber: &mut Subscriber) -> anyhow::Result<()> {
-    sender.send_frame(&test_pose(0), 0.0).await?;
+    send_until_seen(sender, subscriber, 0).await.map(|_| ())
+}
+
+/// Sends [`test_pose`] `index` every 10 ms (a sender's pace, not synchronisation) until
+/// `subscriber` receives it whole; returns that frame.
+pub async fn send_until_seen(
+    sender: &VmcTestSender,
+    subscriber: &mut Subscriber,
+    index: u32,
+) -> anyhow::Result<PoseFrame> {
+    let pose = test_pose(index);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
     tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        while subscriber.next_frame().await?.bones().count() < HumanoidBone::COUNT {}
-        anyhow::Ok(())
+        let mut sent = 0u32;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    sender.send_frame(&pose, sent as f32 / 100.0).await?;
+                    sent += 1;
+                }
+                frame = subscriber.next_frame() => {
+                    let frame = frame?;
+                    if pose_index(&frame) == Some(index)
+                        && frame.bones().count() == HumanoidBone::COUNT
+                    {
+                        return anyhow::Ok(frame);
+                    }
+                }
+            }
+        }
     })
     .await
-    .context("warm-up frame")?
+    .with_context(|| format!("pose {index} never arrived whole"))?
 }
 
 /// `GET path` over HTTP/1.1; returns the status code and the body as text.

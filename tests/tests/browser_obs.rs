@@ -5,7 +5,6 @@
 //!
 //! Needs Node.js, `npm ci` in clients/web (server/build.rs runs it) and Debian's chromium.
 
-use std::time::Duration;
 
 use kagura_avatar::{EXPRESSIONS, VrmVersion, mannequin};
 use kagura_protocol::control::Subscription;
@@ -29,18 +28,10 @@ async fn send_and_learn_seq(
     subscriber: &mut kagura_client::Subscriber,
     index: u32,
 ) -> u32 {
-    let pose = test_pose(index);
-    sender.send_frame(&pose, 0.0).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let frame = subscriber.next_frame().await.unwrap();
-            if pose_index(&frame) == Some(index) && frame.bones().count() == HumanoidBone::COUNT {
-                return frame.seq;
-            }
-        }
-    })
-    .await
-    .expect("the frame reaches QUIC subscribers")
+    send_until_seen(sender, subscriber, index)
+        .await
+        .expect("the frame reaches QUIC subscribers")
+        .seq
 }
 
 fn assert_page_shows(pose: &Value, sent: &PoseFrame) {

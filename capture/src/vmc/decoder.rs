@@ -5,12 +5,14 @@ use kagura_protocol::{
     CheckedRotation, Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform,
     check_rotation,
 };
-use rosc::{OscPacket, decoder::decode_udp};
+use rosc::{OscMessage, OscPacket, decoder::decode_udp};
 use serde::Serialize;
 
+use super::framing::{CycleFramer, DatagramShape};
 use super::message::VmcMessage;
 use super::osc_shape::nesting_within_limits;
 use super::unity::{position_from_unity, rotation_from_unity};
+use crate::sender_clock::SenderClock;
 
 /// Largest datagram accepted, bytes. The VMC app's largest bundle (52 perfect-sync blendshapes
 /// plus the VRM 0.x presets) is about 3.2 KB.
@@ -59,30 +61,25 @@ pub struct VmcSenderStatus {
     pub tracking: Option<bool>,
     /// The sender's clock at its last `/VMC/Ext/T`, seconds.
     pub sender_time_s: Option<f32>,
+    /// How many datagrams make one of its frames, once learned.
+    pub cycle_datagrams: Option<usize>,
 }
 
-/// Merges one performer's VMC messages into its latest state and emits a frame when the state is
-/// whole.
+/// Merges one sender's VMC messages into its latest state and emits a frame at the end of each
+/// of the sender's own cycles, as learned by [`CycleFramer`]: a frame never mixes two of the
+/// sender's frames, and nothing is emitted before the first whole one.
 ///
-/// VMC marks no frame boundary, and the VMC app spreads one frame over several datagrams (bones
-/// in bundles of 13, then the blendshapes and `Blend/Apply`). The decoder emits:
-/// - at `/VMC/Ext/Blend/Apply`, once the sender has been seen to send it;
-/// - for a sender that has never sent `Apply` (SlimeVR sends no blendshapes), at the end of each
-///   datagram that changed something;
-/// - and, for a sender that sends `Apply` more rarely than bones, just before a bone is updated a
-///   second time since the last frame (that update starts the next frame).
-///
-/// So a subscriber never sees a half-updated frame, except during a new sender's very first
-/// frame: until its first `Apply` the decoder cannot know it will send one, and emits per
-/// datagram. Sans-IO: the caller passes the datagram and
-/// its arrival time; emitted frames carry that time as `capture_us`.
+/// Sans-IO: the caller passes each datagram and its arrival time. An emitted frame's
+/// `capture_us` is the sender's `/VMC/Ext/T` of that frame mapped onto the caller's clock
+/// ([`SenderClock`]), or its arrival time for senders that send no `T`.
 pub struct VmcDecoder {
     state: PoseFrame,
     pending_blend: [Option<f32>; Expression::COUNT],
-    sender_sends_apply: bool,
-    /// Bones updated since the last emitted frame, bit per `HumanoidBone` index.
-    bones_since_emit: u64,
-    changed_since_emit: bool,
+    framer: CycleFramer,
+    clock: SenderClock,
+    /// The sender's `T` within the current cycle, seconds.
+    cycle_time_s: Option<f32>,
+    messages: Vec<OscMessage>,
     stats: VmcStats,
     status: VmcSenderStatus,
 }
@@ -92,9 +89,10 @@ impl VmcDecoder {
         VmcDecoder {
             state: PoseFrame::new(performer),
             pending_blend: [None; Expression::COUNT],
-            sender_sends_apply: false,
-            bones_since_emit: 0,
-            changed_since_emit: false,
+            framer: CycleFramer::default(),
+            clock: SenderClock::default(),
+            cycle_time_s: None,
+            messages: Vec::new(),
             stats: VmcStats::default(),
             status: VmcSenderStatus::default(),
         }
@@ -108,8 +106,7 @@ impl VmcDecoder {
         &self.status
     }
 
-    /// Feeds one UDP datagram that arrived at `now_us` (µs since the Unix epoch). Whole frames
-    /// are appended to `frames`.
+    /// Feeds one UDP datagram that arrived at `now_us`. Whole frames are appended to `frames`.
     pub fn handle_datagram(&mut self, bytes: &[u8], now_us: u64, frames: &mut Vec<PoseFrame>) {
         self.stats.datagrams += 1;
         if bytes.len() > MAX_DATAGRAM_LEN {
@@ -129,28 +126,30 @@ impl VmcDecoder {
                 return;
             }
         };
-        self.handle_packet(&packet, now_us, frames);
-        if !self.sender_sends_apply && self.changed_since_emit {
+        let mut messages = std::mem::take(&mut self.messages);
+        messages.clear();
+        flatten(packet, &mut messages);
+        let mut shape = DatagramShape::default();
+        let mut key = Fnv::new();
+        for message in &messages {
+            match VmcMessage::parse(message) {
+                Ok(m) => {
+                    describe(&m, &mut shape, &mut key);
+                    self.handle_message(m);
+                }
+                Err(_) => self.stats.bad_arguments += 1,
+            }
+        }
+        self.messages = messages;
+        shape.key = key.finish();
+        if self.framer.observe(shape, now_us) {
             self.apply_pending_blend();
             self.emit(now_us, frames);
         }
+        self.status.cycle_datagrams = self.framer.period();
     }
 
-    fn handle_packet(&mut self, packet: &OscPacket, now_us: u64, frames: &mut Vec<PoseFrame>) {
-        match packet {
-            OscPacket::Bundle(bundle) => {
-                for inner in &bundle.content {
-                    self.handle_packet(inner, now_us, frames);
-                }
-            }
-            OscPacket::Message(message) => match VmcMessage::parse(message) {
-                Ok(m) => self.handle_message(m, now_us, frames),
-                Err(_) => self.stats.bad_arguments += 1,
-            },
-        }
-    }
-
-    fn handle_message(&mut self, message: VmcMessage, now_us: u64, frames: &mut Vec<PoseFrame>) {
+    fn handle_message(&mut self, message: VmcMessage) {
         match message {
             VmcMessage::Bone {
                 name,
@@ -164,21 +163,12 @@ impl VmcDecoder {
                 let Some(rotation) = self.checked_rotation(rotation) else {
                     return;
                 };
-                let bit = 1u64 << bone.index();
-                if self.sender_sends_apply && self.bones_since_emit & bit != 0 {
-                    // This bone was already updated in the current frame: a new frame began
-                    // without an Apply. Publish the finished one first.
-                    self.apply_pending_blend();
-                    self.emit(now_us, frames);
-                }
-                self.bones_since_emit |= bit;
                 self.state.set_bone(bone, rotation_from_unity(rotation));
                 if bone == HumanoidBone::Hips
                     && let Some(position) = self.checked_position(position)
                 {
                     self.state.hips_position = Some(position_from_unity(position));
                 }
-                self.changed_since_emit = true;
             }
             VmcMessage::Root { position, rotation } => {
                 if let (Some(position), Some(rotation)) = (
@@ -189,7 +179,6 @@ impl VmcDecoder {
                         position: position_from_unity(position),
                         rotation: rotation_from_unity(rotation),
                     });
-                    self.changed_since_emit = true;
                 }
             }
             VmcMessage::BlendValue { name, value } => {
@@ -202,13 +191,8 @@ impl VmcDecoder {
                     return;
                 }
                 self.pending_blend[expression.index()] = Some(value);
-                self.changed_since_emit = true;
             }
-            VmcMessage::BlendApply => {
-                self.sender_sends_apply = true;
-                self.apply_pending_blend();
-                self.emit(now_us, frames);
-            }
+            VmcMessage::BlendApply => self.apply_pending_blend(),
             VmcMessage::Ok {
                 loaded,
                 calibration_state,
@@ -219,7 +203,14 @@ impl VmcDecoder {
                 self.status.calibration_state = calibration_state;
                 self.status.tracking = tracking;
             }
-            VmcMessage::Time(t) => self.status.sender_time_s = Some(t),
+            VmcMessage::Time(t) => {
+                if t.is_finite() {
+                    self.status.sender_time_s = Some(t);
+                    self.cycle_time_s = Some(t);
+                } else {
+                    self.stats.invalid_values += 1;
+                }
+            }
             VmcMessage::Device { .. } | VmcMessage::Other => self.stats.ignored_messages += 1,
         }
     }
@@ -256,12 +247,79 @@ impl VmcDecoder {
     }
 
     fn emit(&mut self, now_us: u64, frames: &mut Vec<PoseFrame>) {
-        self.state.capture_us = now_us;
+        self.state.capture_us = match self.cycle_time_s.take() {
+            Some(t) => self.clock.map((f64::from(t) * 1e6) as i64, now_us),
+            None => now_us,
+        };
         frames.push(self.state.clone());
         self.state.seq = self.state.seq.wrapping_add(1);
         self.stats.frames += 1;
-        self.bones_since_emit = 0;
-        self.changed_since_emit = false;
+    }
+}
+
+/// Every message of a packet, bundles opened, in order.
+fn flatten(packet: OscPacket, out: &mut Vec<OscMessage>) {
+    match packet {
+        OscPacket::Message(m) => out.push(m),
+        OscPacket::Bundle(b) => {
+            for inner in b.content {
+                flatten(inner, out);
+            }
+        }
+    }
+}
+
+/// Adds a message to its datagram's shape: its address and name go into the key (devices and
+/// the camera do not: how many there are varies from frame to frame).
+fn describe(message: &VmcMessage, shape: &mut DatagramShape, key: &mut Fnv) {
+    match message {
+        VmcMessage::Bone { name, .. } => {
+            if key.is_empty() {
+                shape.starts_with_hips = *name == "Hips";
+            }
+            key.add(b"B");
+            key.add(name.as_bytes());
+        }
+        VmcMessage::BlendValue { name, .. } => {
+            key.add(b"V");
+            key.add(name.as_bytes());
+        }
+        VmcMessage::Root { .. } => key.add(b"R"),
+        VmcMessage::BlendApply => {
+            shape.has_apply = true;
+            key.add(b"A");
+        }
+        VmcMessage::Time(_) => {
+            shape.has_time = true;
+            key.add(b"T");
+        }
+        VmcMessage::Ok { .. } => key.add(b"O"),
+        VmcMessage::Device { .. } | VmcMessage::Other => {}
+    }
+}
+
+/// FNV-1a, 64 bits: a datagram's key.
+struct Fnv(u64, bool);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325, true)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.1
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        self.1 = false;
+        for b in bytes.iter().chain([&0xff]) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

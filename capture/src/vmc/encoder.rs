@@ -1,9 +1,10 @@
 //! Writes a [`PoseFrame`] as VMC datagrams, packetized the way the VMC app sends them.
 //!
-//! Used by tests and benchmarks as a realistic sender, and the basis of a VMC output. Layout,
-//! per the VMC app's `ExternalSender`: bones in bundles of 13; the root bundle carries
-//! `Root/Pos`, the leftover bones, `OK` and `T`; the blendshapes and `Blend/Apply` go last in
-//! their own bundle, so `Apply` ends the frame. Names are Unity `HumanBodyBones` names and VRM 0.x
+//! Used by tests and benchmarks as a realistic sender, and the basis of a VMC output. Layout and
+//! order, per the VMC app's `ExternalSender.SendPerFrame`: each full bundle of 13 bones, in
+//! `HumanBodyBones` order; then the blendshape bundle (every `Blend/Val`, then `Blend/Apply`);
+//! then, last, the root bundle: `Root/Pos`, a nested bundle of the leftover bones, `OK` and `T`.
+//! So `Apply` does not end the frame; the root bundle does. Names are Unity `HumanBodyBones` names and VRM 0.x
 //! preset names (VRM 1.0 or ARKit names where VRM 0.x has none).
 
 use glam::{Quat, Vec3};
@@ -35,22 +36,6 @@ pub fn encode_vmc_frame(frame: &PoseFrame, sender_time_s: f32) -> Vec<Vec<u8>> {
         .map(|chunk| bundle(chunk.to_vec()))
         .collect();
 
-    let mut root_bundle = Vec::new();
-    let root = frame.root.unwrap_or(kagura_protocol::RootTransform {
-        position: Vec3::ZERO,
-        rotation: Quat::IDENTITY,
-    });
-    root_bundle.push(transform_message(
-        "/VMC/Ext/Root/Pos",
-        "root",
-        root.position,
-        root.rotation,
-    ));
-    root_bundle.extend(bones[full_bundles * BONES_PER_BUNDLE..].iter().cloned());
-    root_bundle.push(message("/VMC/Ext/OK", vec![OscType::Int(1)]));
-    root_bundle.push(message("/VMC/Ext/T", vec![OscType::Float(sender_time_s)]));
-    packets.push(bundle(root_bundle));
-
     let mut blend: Vec<OscPacket> = frame
         .expressions()
         .map(|(expression, weight)| {
@@ -63,6 +48,24 @@ pub fn encode_vmc_frame(frame: &PoseFrame, sender_time_s: f32) -> Vec<Vec<u8>> {
         .collect();
     blend.push(message("/VMC/Ext/Blend/Apply", vec![]));
     packets.push(bundle(blend));
+
+    let root = frame.root.unwrap_or(kagura_protocol::RootTransform {
+        position: Vec3::ZERO,
+        rotation: Quat::IDENTITY,
+    });
+    let mut root_bundle = vec![transform_message(
+        "/VMC/Ext/Root/Pos",
+        "root",
+        root.position,
+        root.rotation,
+    )];
+    let leftover = &bones[full_bundles * BONES_PER_BUNDLE..];
+    if !leftover.is_empty() {
+        root_bundle.push(bundle(leftover.to_vec()));
+    }
+    root_bundle.push(message("/VMC/Ext/OK", vec![OscType::Int(1)]));
+    root_bundle.push(message("/VMC/Ext/T", vec![OscType::Float(sender_time_s)]));
+    packets.push(bundle(root_bundle));
 
     packets
         .iter()

@@ -3,6 +3,7 @@
 
 mod decoder;
 mod encoder;
+mod framing;
 mod message;
 mod osc_shape;
 mod source;

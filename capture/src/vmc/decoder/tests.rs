@@ -40,98 +40,175 @@ fn bone_message(name: &str, q: [f32; 4]) -> OscMessage {
     }
 }
 
-#[test]
-fn vmc_app_frame_is_emitted_once_whole_at_apply() {
-    let sent = sample_frame();
-    let datagrams = encode_vmc_frame(&sent, 1.0);
-    assert!(
-        datagrams.len() >= 5,
-        "bones split in bundles of 13, then root, then blend"
-    );
-    let mut decoder = VmcDecoder::new(PerformerId(7));
-    let mut frames = Vec::new();
-    // Until a sender's first Apply the decoder cannot know it sends one: the first frame comes
-    // out per datagram. From then on, frames end at Apply only.
-    for d in &datagrams {
-        decoder.handle_datagram(d, 0, &mut frames);
-    }
-    assert!(!frames.is_empty());
-    frames.clear();
-    for (i, d) in datagrams.iter().enumerate() {
-        decoder.handle_datagram(d, 1000 + i as u64, &mut frames);
-        if i + 1 < datagrams.len() {
-            assert!(frames.is_empty(), "no frame before Apply");
-        }
-    }
-    assert_eq!(frames.len(), 1);
-    let got = &frames[0];
-    assert_eq!(got.performer, PerformerId(7));
-    assert_eq!(got.capture_us, 1000 + datagrams.len() as u64 - 1);
-    for bone in HumanoidBone::ALL {
-        let err = rotation_error_degrees(sent.bone(bone).unwrap(), got.bone(bone).unwrap());
-        assert!(err < 1e-3, "{bone}: {err}°");
-    }
-    assert!((got.hips_position.unwrap() - sent.hips_position.unwrap()).length() < 1e-6);
-    assert_eq!(
-        got.expressions().collect::<Vec<_>>(),
-        sent.expressions().collect::<Vec<_>>()
-    );
-    assert_eq!(decoder.stats().errors(), 0);
-    assert_eq!(decoder.sender_status().avatar_loaded, Some(true));
-}
-
-#[test]
-fn sender_without_apply_emits_per_datagram() {
-    let mut decoder = VmcDecoder::new(PerformerId(0));
-    let mut frames = Vec::new();
-    for i in 0..3 {
-        let angle = 0.1 * i as f32;
-        let q = Quat::from_rotation_x(angle).to_array();
-        decoder.handle_datagram(
-            &datagram(vec![bone_message("LeftUpperLeg", q)]),
-            i,
-            &mut frames,
+/// A pose that differs everywhere with `i`; the root's z carries `i` (1 cm each).
+fn indexed_pose(i: u32) -> PoseFrame {
+    let mut f = PoseFrame::new(PerformerId(0));
+    let t = i as f32 * 0.05;
+    for (k, bone) in HumanoidBone::ALL.into_iter().enumerate() {
+        f.set_bone(
+            bone,
+            Quat::from_euler(
+                glam::EulerRot::YXZ,
+                (t + k as f32).sin(),
+                0.3 * t.cos(),
+                0.1,
+            ),
         );
     }
-    assert_eq!(frames.len(), 3);
-    assert_eq!(
-        frames.iter().map(|f| f.seq).collect::<Vec<_>>(),
-        vec![0, 1, 2]
-    );
-    assert!(frames.iter().all(|f| f.bones().count() == 1));
+    f.root = Some(kagura_protocol::RootTransform {
+        position: Vec3::new(0.0, 0.0, i as f32 * 0.01),
+        rotation: Quat::IDENTITY,
+    });
+    f.hips_position = Some(Vec3::new(0.0, 0.9, 0.001 * i as f32));
+    f.set_expression(Expression::Aa, (i % 100) as f32 / 100.0);
+    f.set_expression(Expression::JawOpen, ((i + 50) % 100) as f32 / 100.0);
+    f
+}
+
+/// The index a decoded frame's parts say they come from: root, every bone, hips, expressions.
+fn sources_of(frame: &PoseFrame) -> Vec<u32> {
+    let index = (frame.root.unwrap().position.z / 0.01).round() as u32;
+    let sent = indexed_pose(index);
+    let mut torn = Vec::new();
+    for bone in HumanoidBone::ALL {
+        if rotation_error_degrees(sent.bone(bone).unwrap(), frame.bone(bone).unwrap()) > 1e-3 {
+            torn.push(bone.index() as u32 + 1000);
+        }
+    }
+    for e in [Expression::Aa, Expression::JawOpen] {
+        if (sent.expression(e).unwrap() - frame.expression(e).unwrap()).abs() > 1e-6 {
+            torn.push(2000 + e.index() as u32);
+        }
+    }
+    torn.push(index);
+    torn
 }
 
 #[test]
-fn apply_sender_that_skips_apply_still_gets_frames() {
+fn vmc_app_order_is_framed_whole_from_the_first_datagram_on() {
+    // The VMC app sends bones in bundles of 13, then blendshapes + Apply, then the root bundle
+    // with the leftover bones and T. Whatever datagram a receiver starts at, it must publish
+    // only whole frames, each entirely from one sent frame, at that frame's last datagram.
+    let per_frame = encode_vmc_frame(&indexed_pose(0), 0.0).len();
+    assert_eq!(per_frame, 6, "4 bone bundles, blendshapes, root");
+    for skip in 0..per_frame {
+        let mut decoder = VmcDecoder::new(PerformerId(0));
+        let mut frames = Vec::new();
+        let mut last_datagram_of = Vec::new();
+        let mut n = 0u64;
+        for i in 0..20u32 {
+            for (k, d) in encode_vmc_frame(&indexed_pose(i), i as f32 / 60.0)
+                .iter()
+                .enumerate()
+            {
+                if i == 0 && k < skip {
+                    continue;
+                }
+                let before = frames.len();
+                decoder.handle_datagram(d, 1_000_000 + n * 100, &mut frames);
+                n += 1;
+                if frames.len() > before {
+                    last_datagram_of.push((i, k));
+                }
+            }
+        }
+        assert!(frames.len() >= 17, "skip {skip}: {} frames", frames.len());
+        for (frame, (i, k)) in frames.iter().zip(&last_datagram_of) {
+            assert_eq!(
+                sources_of(frame),
+                [*i],
+                "skip {skip}: frame emitted at {i}/{k} is torn"
+            );
+            assert_eq!(*k, per_frame - 1, "emitted at the root bundle, not later");
+        }
+        assert_eq!(decoder.sender_status().cycle_datagrams, Some(per_frame));
+    }
+}
+
+#[test]
+fn capture_times_follow_the_senders_clock() {
     let mut decoder = VmcDecoder::new(PerformerId(0));
     let mut frames = Vec::new();
-    let apply = OscMessage {
-        addr: "/VMC/Ext/Blend/Apply".into(),
-        args: vec![],
-    };
-    decoder.handle_datagram(
-        &datagram(vec![bone_message("Head", [0.0, 0.0, 0.0, 1.0]), apply]),
-        0,
-        &mut frames,
-    );
-    assert_eq!(frames.len(), 1);
-    // Next frames: bones only, no Apply. The second update of Head publishes the first.
-    let q = Quat::from_rotation_y(0.2).to_array();
-    decoder.handle_datagram(&datagram(vec![bone_message("Head", q)]), 1, &mut frames);
-    assert_eq!(frames.len(), 1);
-    decoder.handle_datagram(
-        &datagram(vec![bone_message("Head", [0.0, 0.0, 0.0, 1.0])]),
-        2,
-        &mut frames,
-    );
-    assert_eq!(frames.len(), 2);
-    let head = frames[1].bone(HumanoidBone::Head).unwrap();
+    for i in 0..30u32 {
+        // 60 Hz at the sender; arrivals bunched by the network: two frames at once, then none.
+        let arrival = 5_000_000 + u64::from(i / 2) * 33_334 + 500;
+        for d in encode_vmc_frame(&indexed_pose(i), 10.0 + i as f32 / 60.0) {
+            decoder.handle_datagram(&d, arrival, &mut frames);
+        }
+    }
+    let steps: Vec<i64> = frames
+        .windows(2)
+        .map(|w| w[1].capture_us as i64 - w[0].capture_us as i64)
+        .collect();
     assert!(
-        rotation_error_degrees(
-            head,
-            crate::vmc::unity::rotation_from_unity(Quat::from_array(q))
-        ) < 1e-3
+        steps.iter().all(|s| (16_600..=16_740).contains(s)),
+        "the sender's spacing, not the arrivals': {steps:?}"
     );
+}
+
+#[test]
+fn one_bundle_senders_are_framed_per_datagram_with_or_without_apply() {
+    for with_apply in [false, true] {
+        let mut decoder = VmcDecoder::new(PerformerId(0));
+        let mut frames = Vec::new();
+        for i in 0..5 {
+            let q = Quat::from_rotation_x(0.1 * i as f32).to_array();
+            let mut messages = vec![bone_message("Hips", q), bone_message("LeftUpperLeg", q)];
+            if with_apply {
+                messages.push(OscMessage {
+                    addr: "/VMC/Ext/Blend/Apply".into(),
+                    args: vec![],
+                });
+            }
+            let before = frames.len();
+            decoder.handle_datagram(&datagram(messages), i, &mut frames);
+            // The first datagram cannot be known to be whole; every one after it is a frame.
+            assert_eq!(frames.len() - before, usize::from(i >= 1), "datagram {i}");
+        }
+        assert_eq!(
+            frames.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        assert!(frames.iter().all(|f| f.bones().count() == 2));
+    }
+}
+
+#[test]
+fn unbundled_senders_end_their_frames_at_apply() {
+    let mut decoder = VmcDecoder::new(PerformerId(0));
+    let mut frames = Vec::new();
+    for i in 0..6u64 {
+        let q = Quat::from_rotation_y(0.1 * i as f32).to_array();
+        let messages = [
+            bone_message("Hips", q),
+            bone_message("Head", q),
+            OscMessage {
+                addr: "/VMC/Ext/Blend/Val".into(),
+                args: vec![OscType::String("A".into()), OscType::Float(0.1 * i as f32)],
+            },
+            OscMessage {
+                addr: "/VMC/Ext/Blend/Apply".into(),
+                args: vec![],
+            },
+        ];
+        for (k, m) in messages.into_iter().enumerate() {
+            let before = frames.len();
+            decoder.handle_datagram(
+                &encoder::encode(&OscPacket::Message(m)).unwrap(),
+                i * 10 + k as u64,
+                &mut frames,
+            );
+            if frames.len() > before {
+                assert_eq!(k, 3, "frames end at Apply");
+                let f = frames.last().unwrap();
+                let head = f.bone(HumanoidBone::Head).unwrap();
+                let want = crate::vmc::unity::rotation_from_unity(Quat::from_array(q));
+                assert!(rotation_error_degrees(head, want) < 1e-3);
+                assert!((f.expression(Expression::Aa).unwrap() - 0.1 * i as f32).abs() < 1e-6);
+            }
+        }
+    }
+    assert!(frames.len() >= 4, "{}", frames.len());
 }
 
 #[test]
@@ -157,6 +234,8 @@ fn bad_values_are_counted_and_dropped() {
     ]);
     decoder.handle_datagram(&packet, 0, &mut frames);
     decoder.handle_datagram(b"not osc at all", 1, &mut frames);
+    // The same datagram again: a one-datagram cycle, so a frame.
+    decoder.handle_datagram(&packet, 1, &mut frames);
     let mut truncated = packet.clone();
     truncated.truncate(packet.len() - 10);
     decoder.handle_datagram(&truncated, 1, &mut frames);
@@ -170,11 +249,11 @@ fn bad_values_are_counted_and_dropped() {
             s.bad_arguments,
             s.unknown_blendshapes
         ),
-        (1, 1, 1, 1, 1)
+        (2, 2, 2, 2, 2)
     );
     assert_eq!(
         (s.malformed_packets, s.oversized_packets, s.ignored_messages),
-        (2, 1, 1)
+        (2, 1, 2)
     );
     assert_eq!(frames.len(), 1);
     assert!(frames[0].bone(HumanoidBone::Head).is_none());
