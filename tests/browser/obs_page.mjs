@@ -6,10 +6,14 @@
 //   --break-webrtc  rewrite the SDP exchange so that no ICE candidate is reachable either way, as
 //                   if a firewall dropped the UDP: WebRTC cannot connect and the page must fall
 //                   back to WebSocket by itself.
+//   --fail-first-requests  refuse the first request of each start-up step (/api/status,
+//                   /api/time, the avatar, WebRTC signalling), as if the server were briefly
+//                   away: the page must retry each by itself.
 //   --pages N       open N pages on the URL (benchmarks: N peers); commands talk to the first.
 //   --viewport WxH  page size (default 640x480).
-// Reads the wanted sequence number from stdin lines ("wait SEQ"), and answers each with the
-// page's state once it has applied a frame at least that new.
+// Reads the wanted sequence number from stdin lines ("wait SEQ", or "wait SEQ CAPTURE_US" to
+// also ask for a capture time at least that late: a restarted server counts seq from 0 again),
+// and answers each with the page's state once it has applied a frame at least that new.
 
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -45,6 +49,16 @@ if (flags.includes("--break-webrtc")) {
     await route.fulfill({ response, body: sdp });
   });
 }
+if (flags.includes("--fail-first-requests")) {
+  for (const pattern of ["**/api/status", "**/api/time", "**/avatars/**", "**/api/webrtc/**"]) {
+    let refused = false;
+    await page.route(pattern, async (route) => {
+      if (refused) return route.fallback();
+      refused = true;
+      await route.abort("connectionrefused");
+    });
+  }
+}
 const logs = [];
 page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
 page.on("pageerror", (e) => logs.push(`pageerror: ${e}`));
@@ -60,10 +74,14 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 out({ event: "ready", transport: await page.evaluate(() => window.kagura.transport), avatar: await page.evaluate(() => window.kagura.avatar()) });
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const [command, arg] = line.trim().split(/\s+/);
+  const [command, arg, arg2] = line.trim().split(/\s+/);
   if (command === "wait") {
-    const seq = Number(arg);
-    await page.waitForFunction((s) => (window.kagura.newestSeq ?? -1) >= s, seq, { timeout: 20000, polling: 10 });
+    const want = { seq: Number(arg), captureUs: Number(arg2 ?? 0) };
+    await page.waitForFunction(
+      (w) => (window.kagura.newestSeq ?? -1) >= w.seq && (window.kagura.newestCaptureUs ?? -1) >= w.captureUs,
+      want,
+      { timeout: 20000, polling: 10 },
+    );
     // Two animation frames: the newest frame is applied on the next one.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     out({

@@ -2,13 +2,18 @@
 //! avatar's bones and expressions match the sent pose, over WebRTC, over the WebSocket fallback
 //! when asked for, and over the fallback again when WebRTC cannot connect; the background is
 //! transparent and the avatar is not. The bundled avatar is validated by three-vrm loading it.
+//! A restarted server (its seq counting from 0 again) is followed at once, and a page whose
+//! first requests fail comes up by itself.
 //!
 //! Needs Node.js, `npm ci` in clients/web (server/build.rs runs it) and Debian's chromium.
 
+use std::time::Duration;
 
 use kagura_avatar::{EXPRESSIONS, VrmVersion, mannequin};
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{HumanoidBone, PoseFrame, rotation_error_degrees};
+use kagura_server::Server;
+use kagura_server::config::Config;
 use kagura_tests::browser::BrowserPage;
 use kagura_tests::*;
 use serde_json::Value;
@@ -22,16 +27,32 @@ fn artifact(name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
+/// The test config, with a silent sender's pose held for ten minutes: the tests send a pose,
+/// then examine the page at leisure (a silent source otherwise eases to rest after `hold_ms`).
+fn held_config(tag: &str) -> Config {
+    let mut config = test_config(tag);
+    config.merging.hold_ms = 600_000;
+    config
+}
+
 /// Sends `pose` until a QUIC subscriber sees it whole, and returns its seq.
 async fn send_and_learn_seq(
     sender: &VmcTestSender,
     subscriber: &mut kagura_client::Subscriber,
     index: u32,
 ) -> u32 {
+    send_and_learn(sender, subscriber, index).await.seq
+}
+
+/// Sends `pose` until a QUIC subscriber sees it whole, and returns the frame as published.
+async fn send_and_learn(
+    sender: &VmcTestSender,
+    subscriber: &mut kagura_client::Subscriber,
+    index: u32,
+) -> PoseFrame {
     send_until_seen(sender, subscriber, index)
         .await
         .expect("the frame reaches QUIC subscribers")
-        .seq
 }
 
 fn assert_page_shows(pose: &Value, sent: &PoseFrame) {
@@ -65,10 +86,7 @@ async fn check_obs_page(
     avatar: VrmVersion,
 ) -> Value {
     let _one_browser = BROWSER.lock().await;
-    let mut config = test_config("browser");
-    // The sender sends each pose once and the page is examined at leisure: hold it (a silent
-    // source otherwise eases to rest after `hold_ms`).
-    config.merging.hold_ms = 600_000;
+    let mut config = held_config("browser");
     if avatar == VrmVersion::V0 {
         let path = config.data_dir.clone().unwrap().with_extension("vrm0.vrm");
         std::fs::write(&path, mannequin(VrmVersion::V0)).unwrap();
@@ -209,4 +227,142 @@ async fn vrm0_and_vrm1_avatars_take_the_same_pose() {
         let gap = (at(&vrm1) - at(&vrm0)).length();
         assert!(gap < 0.01, "{bone}: VRM 0.x and 1.0 differ by {gap} m");
     }
+}
+
+/// Every start-up step retries: with the first request of each refused (finding the performer,
+/// the clock, the avatar, WebRTC signalling), the page still comes up by itself and follows the
+/// performer (it used to give up for good at the first failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_page_comes_up_when_its_first_requests_fail() {
+    let _one_browser = BROWSER.lock().await;
+    let server = start_server(held_config("browser-start")).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    send_and_learn_seq(&sender, &mut subscriber, 1).await;
+
+    // No performer named: the page asks /api/status for the first one. WebRTC only: `auto`
+    // would take the WebSocket when signalling fails, and this is about trying again.
+    let url = format!(
+        "http://127.0.0.1:{}/obs?transport=webrtc",
+        server.http_addr.port()
+    );
+    let screenshot = artifact("obs-start-retry.png");
+    let (mut page, ready) = tokio::task::spawn_blocking(move || {
+        let mut page = BrowserPage::open(&url, &screenshot, &["--fail-first-requests"]);
+        let ready = page.next_answer();
+        (page, ready)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ready["transport"], "webrtc", "{ready}");
+    let seq = send_and_learn_seq(&sender, &mut subscriber, 2).await;
+    let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
+    assert_page_shows(&shown["pose"], &test_pose(2));
+}
+
+/// A server in a tokio runtime of its own: shutting that runtime down ends every task the server
+/// spawned, connections included, and closes their sockets, as when the process exits (dropping
+/// `Server` alone leaves axum's connection tasks running).
+struct IsolatedServer {
+    server: Option<Server>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl IsolatedServer {
+    async fn start(config: Config) -> IsolatedServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime.spawn(start_server(config)).await.unwrap().unwrap();
+        IsolatedServer {
+            server: Some(server),
+            runtime: Some(runtime),
+        }
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().unwrap()
+    }
+
+    /// Stops the server and returns once its runtime's threads have ended: every socket of it
+    /// is closed by then.
+    async fn stop(mut self) {
+        drop(self.server.take());
+        let runtime = self.runtime.take().unwrap();
+        tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for IsolatedServer {
+    fn drop(&mut self) {
+        drop(self.server.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The server restarts on the same HTTP port and counts seq from 0 again: the page reconnects and
+/// shows the new server's pose at once (it used to drop every frame until the new count passed
+/// the old one, standing still meanwhile). Over the WebSocket, which closes when the server goes,
+/// so the page notices at once; nothing here waits for a time, only for conditions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn obs_page_follows_a_restarted_server() {
+    let _one_browser = BROWSER.lock().await;
+    let config = held_config("browser-restart");
+    let first = IsolatedServer::start(config.clone()).await;
+    let sender = VmcTestSender::new(LOCALHOST, first.server().vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(first.server(), Subscription::All).await.unwrap();
+    warm_up(&sender, &mut subscriber).await.unwrap();
+    // Count far ahead, so that the restarted server's numbers are well below the page's newest
+    // (poses 1..=120; the poses checked below have indices of their own).
+    sender.send_poses(120, 240).await.unwrap();
+    let before = send_and_learn(&sender, &mut subscriber, 1000).await;
+
+    let http_port = first.server().http_addr.port();
+    let url = format!("http://127.0.0.1:{http_port}/obs?performer=main&transport=websocket");
+    let screenshot = artifact("obs-restart.png");
+    let mut page = tokio::task::spawn_blocking(move || {
+        let mut page = BrowserPage::open(&url, &screenshot, &[]);
+        page.next_answer();
+        page
+    })
+    .await
+    .unwrap();
+    let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {}", before.seq)));
+    assert_page_shows(&shown["pose"], &test_pose(1000));
+
+    drop(subscriber);
+    first.stop().await;
+    let mut config = config;
+    config.http_port = http_port;
+    let second = IsolatedServer::start(config).await;
+    let sender = VmcTestSender::new(LOCALHOST, second.server().vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(second.server(), Subscription::All).await.unwrap();
+    warm_up(&sender, &mut subscriber).await.unwrap();
+    let after = send_and_learn(&sender, &mut subscriber, 1001).await;
+    assert!(
+        after.seq < before.seq && after.capture_us > before.capture_us,
+        "the case under test: a lower seq from a later run ({} then {})",
+        before.seq,
+        after.seq
+    );
+    let shown = tokio::task::block_in_place(|| {
+        page.ask(&format!("wait {} {}", after.seq, after.capture_us))
+    });
+    assert_eq!(shown["seq"], after.seq, "{shown}");
+    assert_eq!(shown["transport"], "websocket");
+    assert_page_shows(&shown["pose"], &test_pose(1001));
+    drop(page);
+    second.stop().await;
 }

@@ -4,6 +4,9 @@
 /** Local wall-clock time, milliseconds since the Unix epoch, with sub-millisecond resolution. */
 export const localNowMs = () => performance.timeOrigin + performance.now();
 
+/** How long one /api/time request may take before `sync` fails (and the page retries). */
+const TIME_REQUEST_TIMEOUT_MS = 5000;
+
 export class ServerClock {
   /** Add to local time to get server time, milliseconds. */
   offsetMs = 0;
@@ -13,7 +16,7 @@ export class ServerClock {
   async sync(base: string, samples = 8): Promise<void> {
     for (let i = 0; i < samples; i++) {
       const t0 = localNowMs();
-      const response = await fetch(`${base}/api/time`, { cache: "no-store" });
+      const response = await fetch(`${base}/api/time`, { cache: "no-store", signal: AbortSignal.timeout(TIME_REQUEST_TIMEOUT_MS) });
       const { server_us } = await response.json();
       const t1 = localNowMs();
       if (t1 - t0 < this.rttMs) {

@@ -8,6 +8,11 @@
 // Test hook: window.kagura.pose() returns the normalized humanoid rotations and expression
 // weights as last applied (VRM 1.0 names and convention); window.kagura.transport names the
 // transport in use.
+//
+// Every start-up step (finding the performer, syncing the clock, loading the avatar) and the feed
+// retry with backoff (retry.ts, feed.ts), so the page may be opened before the server and
+// survives its restarts. Arriving frames go to a one-frame mailbox (latest.ts) that reads only
+// their headers; the newest is decoded and applied once per animation frame.
 
 import * as THREE from "three";
 import {
@@ -15,8 +20,11 @@ import {
   placeCamera, readPose,
 } from "./avatar";
 import { ServerClock, localNowMs } from "./clock";
+import { keepConnected } from "./feed";
+import { LatestFrame, type Timing } from "./latest";
+import { retry } from "./retry";
 import { type PoseFeed, type TransportKind, connect } from "./transport";
-import { type PoseFrame, decodeFrame } from "./wire";
+import type { PoseFrame } from "./wire";
 
 const params = new URLSearchParams(location.search);
 const base = location.origin;
@@ -24,18 +32,19 @@ const framing = params.get("framing") ?? "full";
 const preference = (params.get("transport") ?? "auto") as "auto" | TransportKind;
 const debug = params.get("debug") === "1";
 
-/** Per-frame timing, µs on the server's clock, for the latency benchmark. */
-interface Timing { seq: number; captureUs: number; arrivalUs: number; appliedUs?: number }
+/** How many applied frames' timings the test hook keeps (newest last), for the benchmark. */
 const MAX_TIMINGS = 20000;
 
 const state = {
   avatar: undefined as LoadedAvatar | undefined,
-  newest: undefined as PoseFrame | undefined,
-  newestTiming: undefined as Timing | undefined,
-  applied: false,
+  /** The last frame applied: shown again on a newly loaded avatar. */
+  shown: undefined as PoseFrame | undefined,
+  /** The avatar needs `shown` applied (it was just loaded). */
+  reapply: false,
   feed: undefined as PoseFeed | undefined,
-  framesReceived: 0,
-  badFrames: 0,
+  latest: new LatestFrame(),
+  /** The page has had an avatar and a feed at once. */
+  started: false,
   timings: [] as Timing[],
   error: undefined as string | undefined,
 };
@@ -67,45 +76,46 @@ function showAvatar(avatar: LoadedAvatar) {
   state.avatar = avatar;
   scene.add(avatar.vrm.scene);
   placeCamera(camera, framing, avatar);
-  state.applied = false;
+  state.reapply = true;
 }
 
+/** Latest value wins: the header says whether the frame is the newest; only then its bytes are
+ * kept, to be decoded when an animation frame applies it. */
 function onFrame(bytes: Uint8Array) {
-  const arrivalUs = clock.nowUs();
-  try {
-    const frame = decodeFrame(bytes);
-    // Latest value wins: an older frame arriving late (unordered channel) is dropped.
-    if (state.newest && frame.performer === state.newest.performer && ((frame.seq - state.newest.seq) | 0) <= 0) return;
-    state.newest = frame;
-    state.newestTiming = { seq: frame.seq, captureUs: frame.captureUs, arrivalUs };
-    state.applied = false;
-    state.framesReceived++;
-  } catch {
-    state.badFrames++;
-  }
+  state.latest.arrive(bytes, clock.nowUs());
 }
 
 async function firstPerformer(): Promise<string> {
-  const status = await (await fetch(`${base}/api/status`)).json();
+  const response = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`/api/status: ${response.status}`);
+  const status = await response.json();
   const first = status.performers?.[0]?.name;
   if (!first) throw new Error("the server has no performers");
   return first;
 }
 
-/** Keeps a feed open, reconnecting after a second whenever it ends. */
-async function feedLoop(performer: string) {
-  for (;;) {
-    try {
-      state.feed = await connect(base, performer, preference, onFrame);
+function reportError(what: string) {
+  return (e: unknown, retryInMs: number) => {
+    state.error = `${what}: ${e}`;
+    console.warn(`Kagura: ${state.error} (trying again in ${retryInMs} ms)`);
+  };
+}
+
+/** Keeps a feed open for the page's lifetime. */
+function feedLoop(performer: string): Promise<void> {
+  return keepConnected(() => connect(base, performer, preference, onFrame), {
+    // Each feed session numbers its frames anew (a restarted server counts from 0).
+    connecting: () => state.latest.newSession(),
+    connected: (feed) => {
+      state.feed = feed;
       state.error = undefined;
-      await state.feed.closed;
-    } catch (e) {
-      state.error = String(e);
-      console.warn(`Kagura: ${e}`);
-    }
-    state.feed = undefined;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    },
+    failed: reportError("connecting"),
+    ended: (_, retryInMs) => {
+      state.feed = undefined;
+      console.warn(`Kagura: the feed ended (reconnecting in ${retryInMs} ms)`);
+    },
+  });
 }
 
 // Dropping a .vrm file on the page replaces the avatar.
@@ -128,14 +138,18 @@ function animate() {
   const now = performance.now();
   const dt = Math.min((now - last) / 1000, 0.1);
   last = now;
-  const { avatar, newest } = state;
-  if (avatar && newest && !state.applied) {
-    applyPose(avatar, newest);
-    state.applied = true;
-    const timing = state.newestTiming!;
-    timing.appliedUs = clock.nowUs();
-    state.timings.push(timing);
-    if (state.timings.length > MAX_TIMINGS) state.timings.splice(0, state.timings.length - MAX_TIMINGS);
+  const { avatar, latest } = state;
+  if (avatar) {
+    if (state.reapply && state.shown) applyPose(avatar, state.shown);
+    state.reapply = false;
+    const timing = latest.applyNewest((frame) => {
+      applyPose(avatar, frame);
+      state.shown = frame;
+    }, () => clock.nowUs());
+    if (timing) {
+      state.timings.push(timing);
+      if (state.timings.length > MAX_TIMINGS) state.timings.splice(0, state.timings.length - MAX_TIMINGS);
+    }
   }
   avatar?.vrm.update(dt);
   renderer.render(scene, camera);
@@ -145,15 +159,23 @@ function animate() {
     renderFrames = 0;
     fpsWindowStart = now;
   }
+  const { shown } = state;
   if (debug) {
-    const age = newest ? (clock.nowUs() - newest.captureUs) / 1000 : NaN;
+    const age = shown ? (clock.nowUs() - shown.captureUs) / 1000 : NaN;
     overlay.textContent = [
       `transport  ${state.feed?.kind ?? "connecting…"}`,
       `render     ${renderFps.toFixed(1)} fps`,
-      `pose age   ${age.toFixed(1)} ms  (seq ${newest?.seq ?? "-"})`,
-      `frames     ${state.framesReceived}  bad ${state.badFrames}`,
+      `pose age   ${age.toFixed(1)} ms  (seq ${shown?.seq ?? "-"})`,
+      `frames     ${latest.framesReceived}  bad ${latest.badFrames}  late ${latest.staleFrames}  skipped ${latest.skippedFrames}`,
       state.error ? `error      ${state.error}` : "",
     ].join("\n");
+  } else if (!state.started) {
+    // Until the page first comes up, say why not (it keeps trying); from then on stay out of the
+    // picture, even while reconnecting (this is someone's stream).
+    state.started = !!avatar && !!state.feed;
+    const why = state.started ? undefined : state.error;
+    overlay.style.display = why ? "block" : "none";
+    if (why) overlay.textContent = `Kagura: ${why} (retrying)`;
   }
 }
 
@@ -166,8 +188,12 @@ window.kagura = {
   pose: () => (state.avatar ? readPose(state.avatar) : null),
   get transport() { return state.feed?.kind ?? null; },
   get ready() { return !!state.avatar && !!state.feed; },
-  get framesReceived() { return state.framesReceived; },
-  get newestSeq() { return state.newest?.seq ?? null; },
+  get framesReceived() { return state.latest.framesReceived; },
+  /** The newest frame accepted (it is applied on the next animation frame). */
+  get newestSeq() { return state.latest.newestSeq; },
+  /** Its capture time (µs since the Unix epoch): with `newestSeq`, tells frames of a restarted
+   * server (counting from 0 again) from the old ones. */
+  get newestCaptureUs() { return state.latest.newestCaptureUs; },
   avatar: () => (state.avatar ? describeAvatar(state.avatar) : null),
   /** World positions of the rendered skeleton's bones (metres), whatever the VRM version. */
   boneWorldPositions: () => (state.avatar ? boneWorldPositions(state.avatar) : null),
@@ -177,18 +203,16 @@ window.kagura = {
   error: () => state.error ?? null,
 };
 
+/** Never gives up: each step is retried with backoff until it succeeds. */
 async function main() {
-  const performer = params.get("performer") ?? (await firstPerformer());
-  const avatarUrl = params.get("avatar") ?? `${base}/avatars/${encodeURIComponent(performer)}.vrm`;
-  await clock.sync(base);
-  showAvatar(await loadAvatarFromUrl(avatarUrl));
   animate();
+  const performer = params.get("performer") ?? (await retry(firstPerformer, { onError: reportError("finding the performer") }));
+  const avatarUrl = params.get("avatar") ?? `${base}/avatars/${encodeURIComponent(performer)}.vrm`;
+  await retry(() => clock.sync(base), { onError: reportError("syncing the clock") });
+  const loading = retry(() => loadAvatarFromUrl(avatarUrl), { onError: reportError("loading the avatar") });
   void feedLoop(performer);
+  showAvatar(await loading);
+  if (state.feed) state.error = undefined;
 }
 
-main().catch((e) => {
-  state.error = String(e);
-  console.error(e);
-  overlay.style.display = "block";
-  overlay.textContent = `Kagura: ${e}`;
-});
+void main();

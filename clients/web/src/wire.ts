@@ -54,11 +54,7 @@ const ROTATION_BITS = 2 + 3 * ROTATION_COMPONENT_BITS;
 export type Vec3 = [number, number, number];
 export type Quat = [number, number, number, number];
 
-export interface PoseFrame {
-  performer: number;
-  seq: number;
-  /** Capture time, µs since the Unix epoch on the capture node. */
-  captureUs: number;
+export interface PoseFrame extends FrameHeader {
   root?: { position: Vec3; rotation: Quat };
   /** Hips position relative to the root, metres. */
   hipsPosition?: Vec3;
@@ -116,21 +112,37 @@ function readRotation(r: BitReader, what: string): Quat {
   return [c[0] / n, c[1] / n, c[2] / n, c[3] / n];
 }
 
-/** Decodes one frame; throws WireError for anything that is not exactly one valid frame. */
-export function decodeFrame(bytes: Uint8Array): PoseFrame {
+/** The fixed header every frame starts with. */
+export interface FrameHeader {
+  performer: number;
+  seq: number;
+  /** Capture time, µs since the Unix epoch on the capture node. */
+  captureUs: number;
+}
+
+/**
+ * Reads the header only (16 bytes, no allocation beyond the result): cheap enough for every
+ * arriving frame. Throws WireError if the bytes are too short or of another version; a frame
+ * whose header reads may still fail `decodeFrame`.
+ */
+export function peekHeader(bytes: Uint8Array): FrameHeader {
   if (bytes.length < HEADER_LEN) throw new WireError(`frame is ${bytes.length} bytes, shorter than the header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint8(0);
   if (version !== WIRE_VERSION) throw new WireError(`frame has wire version ${version}`);
-  const flags = view.getUint8(1);
-  if (flags & ~KNOWN_FLAGS) throw new WireError(`frame sets unknown flag bits`);
-  const frame: PoseFrame = {
+  return {
     performer: view.getUint16(2, true),
     seq: view.getUint32(4, true),
     captureUs: Number(view.getBigUint64(8, true)),
-    bones: {},
-    expressions: {},
   };
+}
+
+/** Decodes one frame; throws WireError for anything that is not exactly one valid frame. */
+export function decodeFrame(bytes: Uint8Array): PoseFrame {
+  const header = peekHeader(bytes);
+  const flags = bytes[1];
+  if (flags & ~KNOWN_FLAGS) throw new WireError(`frame sets unknown flag bits`);
+  const frame: PoseFrame = { ...header, bones: {}, expressions: {} };
   const r = new BitReader(bytes.subarray(HEADER_LEN));
   if (flags & FLAG_ROOT) {
     const position = readPosition(r, "root position");
