@@ -78,7 +78,14 @@ impl Server {
         let endpoint = quinn::Endpoint::server(quic::server_config(&identity)?, quic_bind)
             .with_context(|| format!("binding QUIC UDP port {quic_bind}"))?;
         let quic_addr = endpoint.local_addr()?;
-        tasks.spawn(quic::run(endpoint.clone(), bus.clone(), status.clone()));
+        let (performer_changes, changes) = tokio::sync::watch::channel(0u64);
+        bus.on_change(move || performer_changes.send_modify(|n| *n += 1));
+        tasks.spawn(quic::run(
+            endpoint.clone(),
+            bus.clone(),
+            status.clone(),
+            changes,
+        ));
 
         let http_bind = SocketAddr::new(config.bind, config.http_port);
         let listener = tokio::net::TcpListener::bind(http_bind)

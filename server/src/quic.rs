@@ -1,11 +1,14 @@
 //! The QUIC transport: subscribers connect, say hello and subscribe on one stream, and receive
 //! each subscribed performer's frames as datagrams.
 //!
-//! Each subscribed performer gets a [`QuicSink`] on the bus, which hands every published frame
-//! straight to `send_datagram`. That never blocks: if a peer cannot keep up, quinn drops the
+//! Each subscribed performer gets one [`QuicSink`] on the bus (however often the subscription
+//! names it), which hands every published frame straight to `send_datagram`. When performers
+//! come or go the subscriber is sent a fresh `Info`, and a subscription to all performers gets
+//! the new ones' frames too. That never blocks: if a peer cannot keep up, quinn drops the
 //! oldest datagram in that connection's small send buffer. So a slow or dead subscriber delays
 //! no one, and its own backlog is bounded by [`DATAGRAM_SEND_BUFFER`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +27,11 @@ use kagura_protocol::{PerformerId, wire};
 pub const DATAGRAM_SEND_BUFFER: usize = 8 * wire::MAX_FRAME_LEN;
 /// How long a new connection may take to say hello and subscribe.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most performers one subscription may name (names repeated count once).
+pub const MAX_NAMED_PERFORMERS: usize = 256;
+
+/// Changes to the performer list, as a counter the bus bumps (see [`PoseBus::on_change`]).
+pub type PerformerChanges = tokio::sync::watch::Receiver<u64>;
 
 pub fn server_config(identity: &Identity) -> anyhow::Result<quinn::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -51,12 +59,17 @@ pub fn server_config(identity: &Identity) -> anyhow::Result<quinn::ServerConfig>
 }
 
 /// Accepts subscribers until the endpoint closes.
-pub async fn run(endpoint: quinn::Endpoint, bus: Arc<PoseBus>, status: Arc<ServerStatus>) {
+pub async fn run(
+    endpoint: quinn::Endpoint,
+    bus: Arc<PoseBus>,
+    status: Arc<ServerStatus>,
+    changes: PerformerChanges,
+) {
     while let Some(incoming) = endpoint.accept().await {
-        let (bus, status) = (bus.clone(), status.clone());
+        let (bus, status, changes) = (bus.clone(), status.clone(), changes.clone());
         tokio::spawn(async move {
             let remote = incoming.remote_address();
-            if let Err(e) = serve_subscriber(incoming, bus, status).await {
+            if let Err(e) = serve_subscriber(incoming, bus, status, changes).await {
                 tracing::info!("QUIC subscriber {remote}: {e:#}");
             }
         });
@@ -67,12 +80,13 @@ async fn serve_subscriber(
     incoming: quinn::Incoming,
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
+    mut changes: PerformerChanges,
 ) -> anyhow::Result<()> {
     let connection = incoming.await.context("QUIC handshake")?;
     let subscribed = tokio::time::timeout(HANDSHAKE_TIMEOUT, subscribe(&connection, &bus))
         .await
         .context("no subscription within the handshake timeout")?;
-    let (client, performers, mut control) = match subscribed {
+    let (client, wanted, performers, mut control) = match subscribed {
         Ok(subscribed) => subscribed,
         Err(e) => {
             // Let the client read why before the connection goes.
@@ -84,27 +98,74 @@ async fn serve_subscriber(
     let names = performers.iter().map(|id| bus.name_of(*id)).collect();
     let subscriber =
         status.add_subscriber("quic", connection.remote_address(), client, names, now_us());
-    for id in performers {
+    let attach = |id: PerformerId| {
         let sink = QuicSink {
             connection: connection.clone(),
             subscriber: subscriber.clone(),
         };
         bus.attach(id, Arc::new(sink));
+    };
+    let mut attached = performers;
+    for id in &attached {
+        attach(*id);
     }
-    connection.closed().await;
+    changes.mark_unchanged();
+    loop {
+        tokio::select! {
+            _ = connection.closed() => break,
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                // New performers it wants (all, or a named one that came back).
+                for slot in bus.performers() {
+                    let wants = wanted.as_ref().is_none_or(|names| names.contains(&slot.name));
+                    if wants && attached.insert(slot.id) {
+                        attach(slot.id);
+                    }
+                }
+                attached.retain(|id| bus.slot(*id).is_some());
+                if write_control(&mut control.0, &ServerMessage::Info(server_info(&bus)))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
     status.remove_subscriber(subscriber.id);
     drop(control.0.finish());
     Ok(())
 }
 
-/// Reads Hello and Subscribe, answers with ServerInfo; returns the client's name, the
-/// performers it gets, and the control stream (kept open for later ServerInfo updates).
+/// What the server tells subscribers about itself and its performers now.
+fn server_info(bus: &PoseBus) -> ServerInfo {
+    ServerInfo {
+        server: concat!("kagura ", env!("CARGO_PKG_VERSION")).into(),
+        control_version: CONTROL_VERSION,
+        wire_version: wire::WIRE_VERSION,
+        performers: bus
+            .performers()
+            .iter()
+            .map(|p| PerformerInfo {
+                id: p.id,
+                name: p.name.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Reads Hello and Subscribe, answers with ServerInfo; returns the client's name, the names it
+/// wants (`None`: every performer, later ones too), the performers it gets now (each once), and
+/// the control stream (kept open for later ServerInfo updates).
 async fn subscribe(
     connection: &quinn::Connection,
     bus: &PoseBus,
 ) -> anyhow::Result<(
     String,
-    Vec<PerformerId>,
+    Option<BTreeSet<String>>,
+    BTreeSet<PerformerId>,
     (quinn::SendStream, quinn::RecvStream),
 )> {
     let (mut send, mut recv) = connection.accept_bi().await?;
@@ -122,37 +183,29 @@ async fn subscribe(
         }
         other => bail!("expected Hello, got {other:?}"),
     };
-    let performers = match read_control(&mut recv).await? {
+    let (wanted, performers) = match read_control(&mut recv).await? {
         ClientMessage::Subscribe(Subscription::All) => {
-            bus.performers().iter().map(|p| p.id).collect()
+            (None, bus.performers().iter().map(|p| p.id).collect())
         }
         ClientMessage::Subscribe(Subscription::Named(names)) => {
-            let mut ids = Vec::new();
-            for name in names {
-                let Some(id) = bus.id_of(&name) else {
+            let names: BTreeSet<String> = names.into_iter().collect();
+            if names.len() > MAX_NAMED_PERFORMERS {
+                let reason = format!("more than {MAX_NAMED_PERFORMERS} performers named");
+                return Err(refuse(&mut send, reason).await);
+            }
+            let mut ids = BTreeSet::new();
+            for name in &names {
+                let Some(id) = bus.id_of(name) else {
                     return Err(refuse(&mut send, format!("no performer named {name:?}")).await);
                 };
-                ids.push(id);
+                ids.insert(id);
             }
-            ids
+            (Some(names), ids)
         }
         other => bail!("expected Subscribe, got {other:?}"),
     };
-    let info = ServerInfo {
-        server: concat!("kagura ", env!("CARGO_PKG_VERSION")).into(),
-        control_version: CONTROL_VERSION,
-        wire_version: wire::WIRE_VERSION,
-        performers: bus
-            .performers()
-            .iter()
-            .map(|p| PerformerInfo {
-                id: p.id,
-                name: p.name.clone(),
-            })
-            .collect(),
-    };
-    write_control(&mut send, &ServerMessage::Info(info)).await?;
-    Ok((client, performers, (send, recv)))
+    write_control(&mut send, &ServerMessage::Info(server_info(bus))).await?;
+    Ok((client, wanted, performers, (send, recv)))
 }
 
 /// Tells the client why it is refused (best effort) and returns the reason as an error.

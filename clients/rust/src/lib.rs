@@ -1,9 +1,10 @@
 //! A QUIC subscriber for Kagura: connect, pin the server's certificate, subscribe to performers,
 //! receive [`PoseFrame`]s.
 //!
-//! Frames arrive as unreliable QUIC datagrams, newest first and never queued behind a lost
-//! one; control messages travel on one reliable stream. This crate is what `kagura watch`
-//! uses, and what a native renderer links.
+//! Frames arrive as unreliable QUIC datagrams, never queued behind a lost one (they may arrive
+//! out of order: compare `seq`); control messages travel on one reliable stream, on which the
+//! server sends a fresh [`ServerInfo`] whenever its performers change. This crate is what
+//! `kagura watch` uses, and what a native renderer links.
 
 mod control_io;
 mod trust;
@@ -29,11 +30,22 @@ pub const ALPN: &[u8] = b"kagura/1";
 pub struct Subscriber {
     endpoint: quinn::Endpoint,
     connection: quinn::Connection,
-    info: ServerInfo,
+    /// The newest ServerInfo, kept up to date by a task reading the control stream.
+    info: tokio::sync::watch::Receiver<ServerInfo>,
     /// Datagrams that did not decode as frames (another wire version, corruption).
     pub undecodable_datagrams: u64,
-    // Kept open: the server sends updated ServerInfo here.
-    _control: (quinn::SendStream, quinn::RecvStream),
+    // Kept open: closing it would tell the server we are gone.
+    _send: quinn::SendStream,
+}
+
+/// What [`Subscriber::next_event`] returns.
+// Frames are the common case and stay unboxed: boxing would allocate once per frame.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum SubscriberEvent {
+    Frame(PoseFrame),
+    /// The server's performers changed; this is the new description.
+    Info(ServerInfo),
 }
 
 impl Subscriber {
@@ -70,27 +82,59 @@ impl Subscriber {
             ServerMessage::Info(info) => info,
             ServerMessage::Refused { reason } => bail!("server refused the subscription: {reason}"),
         };
+        let (updates, info) = tokio::sync::watch::channel(info);
+        tokio::spawn(async move {
+            // Ends when the stream or the subscriber goes.
+            while let Ok(ServerMessage::Info(info)) = read_control::<ServerMessage>(&mut recv).await
+            {
+                if updates.send(info).is_err() {
+                    break;
+                }
+            }
+        });
         Ok(Subscriber {
             endpoint,
             connection,
             info,
             undecodable_datagrams: 0,
-            _control: (send, recv),
+            _send: send,
         })
     }
 
-    /// The server's description, including performer names by id.
-    pub fn info(&self) -> &ServerInfo {
-        &self.info
+    /// The server's newest description, including performer names by id.
+    pub fn info(&self) -> ServerInfo {
+        self.info.borrow().clone()
     }
 
     /// The name of a performer id, if the server announced it.
-    pub fn performer_name(&self, id: kagura_protocol::PerformerId) -> Option<&str> {
+    pub fn performer_name(&self, id: kagura_protocol::PerformerId) -> Option<String> {
         self.info
+            .borrow()
             .performers
             .iter()
             .find(|p| p.id == id)
-            .map(|p| p.name.as_str())
+            .map(|p| p.name.clone())
+    }
+
+    /// The next frame or change of the server's performers, whichever comes first.
+    pub async fn next_event(&mut self) -> anyhow::Result<SubscriberEvent> {
+        loop {
+            tokio::select! {
+                datagram = self.connection.read_datagram() => {
+                    match wire::decode(&datagram?) {
+                        Ok(frame) => return Ok(SubscriberEvent::Frame(frame)),
+                        Err(_) => self.undecodable_datagrams += 1,
+                    }
+                }
+                changed = self.info.changed() => {
+                    if changed.is_ok() {
+                        return Ok(SubscriberEvent::Info(self.info.borrow_and_update().clone()));
+                    }
+                    // The control stream ended; frames may still come.
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
     }
 
     /// The next datagram as it came off the wire.
@@ -98,13 +142,12 @@ impl Subscriber {
         Ok(self.connection.read_datagram().await?)
     }
 
-    /// The next frame; datagrams that do not decode are counted and skipped.
+    /// The next frame; datagrams that do not decode are counted and skipped, and performer
+    /// changes only update [`Subscriber::info`].
     pub async fn next_frame(&mut self) -> anyhow::Result<PoseFrame> {
         loop {
-            let datagram = self.next_datagram().await?;
-            match wire::decode(&datagram) {
-                Ok(frame) => return Ok(frame),
-                Err(_) => self.undecodable_datagrams += 1,
+            if let SubscriberEvent::Frame(frame) = self.next_event().await? {
+                return Ok(frame);
             }
         }
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use kagura_client::SubscriberEvent;
 use kagura_client::{Fingerprint, Subscriber};
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{PerformerId, PoseFrame};
@@ -49,18 +50,30 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     };
     let mut subscriber =
         Subscriber::connect(args.server, fingerprint, subscription, "kagura watch").await?;
-    let names: BTreeMap<PerformerId, String> = subscriber
-        .info()
-        .performers
-        .iter()
-        .map(|p| (p.id, p.name.clone()))
-        .collect();
+    let names_of = |info: &kagura_protocol::control::ServerInfo| -> BTreeMap<PerformerId, String> {
+        info.performers
+            .iter()
+            .map(|p| (p.id, p.name.clone()))
+            .collect()
+    };
+    let mut names = names_of(&subscriber.info());
     let mut stats: BTreeMap<PerformerId, PerformerStats> = BTreeMap::new();
     let mut last_report = Instant::now();
     let mut received = 0u64;
     let mut stdout = std::io::stdout().lock();
     while args.frames.is_none_or(|n| received < n) {
-        let frame = subscriber.next_frame().await?;
+        let frame = match subscriber.next_event().await? {
+            SubscriberEvent::Frame(frame) => frame,
+            SubscriberEvent::Info(info) => {
+                // Performers came or went: names by id change with them.
+                names = names_of(&info);
+                if !args.json {
+                    let list: Vec<&str> = names.values().map(String::as_str).collect();
+                    writeln!(stdout, "performers now: {}", list.join(", "))?;
+                }
+                continue;
+            }
+        };
         let now = now_us();
         received += 1;
         let name = names
