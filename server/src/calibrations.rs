@@ -131,4 +131,51 @@ mod tests {
         assert_eq!(file_stem("../x"), "%2e%2e%2fx");
         assert_eq!(file_stem("神楽"), "%795e%697d");
     }
+
+    fn engine() -> Engine {
+        use kagura_engine::{FilterControl, MergeTiming, PoseBus};
+        Engine::new(
+            Arc::new(PoseBus::new()),
+            Arc::new(FilterControl::new(Vec::new(), false)),
+            MergeTiming {
+                hold_us: 0,
+                ease_us: 0,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn one_procedure_at_a_time_and_a_caller_that_goes_away_releases_the_performer() {
+        let dir = std::env::temp_dir().join(format!("kagura-cal-{}", std::process::id()));
+        let calibrations = Arc::new(Calibrations::new(&dir));
+        let engine = engine();
+        let performer = engine.add_performer("p");
+        let long = Duration::from_secs(60);
+        let first = tokio::spawn({
+            let (calibrations, performer) = (calibrations.clone(), performer.clone());
+            async move {
+                calibrations
+                    .run(performer, CalibrationKind::TPose, long, long)
+                    .await
+            }
+        });
+        // Wait until the first holds the performer (no sleep: the claim is observable).
+        while performer.begin_calibration() {
+            performer.end_calibration();
+            tokio::task::yield_now().await;
+        }
+        let second = calibrations
+            .run(performer.clone(), CalibrationKind::Yaw, long, long)
+            .await
+            .unwrap_err();
+        assert!(second.to_string().contains("already running"), "{second}");
+        // The first caller disconnects mid-countdown: its future is dropped.
+        first.abort();
+        let _ = first.await;
+        let reset = calibrations
+            .run(performer, CalibrationKind::Reset, long, long)
+            .await;
+        assert!(reset.is_ok(), "{reset:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -51,6 +51,7 @@ pub struct AppState {
     pub webrtc: Arc<WebRtcEgress>,
     pub avatars: Arc<Avatars>,
     pub calibrations: Arc<Calibrations>,
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -242,7 +243,12 @@ async fn websocket(
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
     };
-    upgrade.on_upgrade(move |socket| {
-        crate::websocket::serve(socket, id, remote, state.engine.bus().clone(), state.status)
+    upgrade.on_upgrade(move |socket| async move {
+        let serving =
+            crate::websocket::serve(socket, id, remote, state.engine.bus().clone(), state.status);
+        tokio::select! {
+            () = serving => {}
+            () = state.shutdown.wait() => {}
+        }
     })
 }

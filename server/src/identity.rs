@@ -54,14 +54,27 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Identity> {
     })
 }
 
+/// Writes a secret: on Unix the file is created readable by its owner only (mode 0600) before
+/// a byte is written, so there is no moment at which others may read it. Written to a
+/// temporary name, then renamed, so a crash never leaves half a key.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    use std::io::Write;
+    let temporary = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", path.display()))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options
+        .open(&temporary)
+        .with_context(|| format!("creating {}", temporary.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("saving {}", path.display()))?;
     Ok(())
 }
 
@@ -77,6 +90,15 @@ mod tests {
         let second = load_or_create(&dir).unwrap();
         assert_eq!(first.fingerprint, second.fingerprint);
         assert_eq!(Fingerprint::from_data_dir(&dir).unwrap(), first.fingerprint);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the key is private: {mode:o}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod http;
 pub mod identity;
 pub mod quic;
+pub mod shutdown;
 pub mod slot;
 pub mod sources;
 pub mod status;
@@ -40,6 +41,8 @@ pub struct Server {
     pub bus: Arc<PoseBus>,
     endpoint: quinn::Endpoint,
     tasks: JoinSet<()>,
+    /// Fires when the server is dropped: connection tasks end with it.
+    _shutdown: shutdown::ShutdownTrigger,
 }
 
 impl Server {
@@ -60,6 +63,7 @@ impl Server {
         let calibrations = Arc::new(calibrations::Calibrations::new(&data_dir));
         calibrations.load_all(&engine)?;
         let status = Arc::new(ServerStatus::new(clock::now_us()));
+        let (shutdown_trigger, shutdown) = shutdown::channel();
         let mut tasks = JoinSet::new();
 
         let mut vmc_addrs = Vec::new();
@@ -96,6 +100,7 @@ impl Server {
             config.bind,
             bus.clone(),
             status.clone(),
+            shutdown.clone(),
         ));
         let app = http::router(http::AppState {
             engine: engine.clone(),
@@ -103,10 +108,14 @@ impl Server {
             webrtc,
             avatars: Arc::new(config.load_avatars()?),
             calibrations,
+            shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();
-        tasks.spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+        // Not in `tasks`: on shutdown it must run on to close its connections, then it ends.
+        let http_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(http_shutdown.wait());
+            if let Err(e) = serving.await {
                 tracing::error!("HTTP server stopped: {e}");
             }
         });
@@ -121,6 +130,7 @@ impl Server {
             bus,
             endpoint,
             tasks,
+            _shutdown: shutdown_trigger,
         })
     }
 

@@ -25,6 +25,7 @@ use webrtc::peer_connection::{
 use kagura_engine::PoseBus;
 
 use crate::clock::now_us;
+use crate::shutdown::Shutdown;
 use crate::slot::FrameSlot;
 use crate::status::ServerStatus;
 
@@ -40,11 +41,17 @@ pub struct WebRtcEgress {
     udp_addrs: Vec<String>,
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
+    shutdown: Shutdown,
 }
 
 impl WebRtcEgress {
     /// `bind` is the server's bind address: unspecified means loopback plus every interface.
-    pub fn new(bind: IpAddr, bus: Arc<PoseBus>, status: Arc<ServerStatus>) -> Self {
+    pub fn new(
+        bind: IpAddr,
+        bus: Arc<PoseBus>,
+        status: Arc<ServerStatus>,
+        shutdown: Shutdown,
+    ) -> Self {
         let udp_addrs = if bind.is_unspecified() {
             vec!["127.0.0.1:0".to_string(), "0.0.0.0:0".to_string()]
         } else {
@@ -54,6 +61,7 @@ impl WebRtcEgress {
             udp_addrs,
             bus,
             status,
+            shutdown,
         }
     }
 
@@ -73,6 +81,7 @@ impl WebRtcEgress {
             remote,
             bus: self.bus.clone(),
             status: self.status.clone(),
+            shutdown: self.shutdown.clone(),
         });
         let settings = SettingEngineBuilder::new()
             .with_include_loopback_candidate(true)
@@ -101,20 +110,27 @@ impl WebRtcEgress {
             .await
             .context("no local description")?;
 
-        // The peer lives until it fails or closes (or never opens).
+        // The peer lives until it fails or closes (or never opens), or the server goes.
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
-            let connected = async {
-                state
-                    .wait_for(|s| *s == RTCPeerConnectionState::Connected)
-                    .await
-                    .is_ok()
-            };
-            if let Ok(true) = tokio::time::timeout(OPEN_TIMEOUT, connected).await {
-                let ended = |s: &RTCPeerConnectionState| {
-                    use RTCPeerConnectionState::*;
-                    matches!(s, Failed | Closed | Disconnected)
+            let lifetime = async {
+                let connected = async {
+                    state
+                        .wait_for(|s| *s == RTCPeerConnectionState::Connected)
+                        .await
+                        .is_ok()
                 };
-                let _ = state.wait_for(ended).await.is_ok();
+                if let Ok(true) = tokio::time::timeout(OPEN_TIMEOUT, connected).await {
+                    let ended = |s: &RTCPeerConnectionState| {
+                        use RTCPeerConnectionState::*;
+                        matches!(s, Failed | Closed | Disconnected)
+                    };
+                    let _ = state.wait_for(ended).await.is_ok();
+                }
+            };
+            tokio::select! {
+                () = lifetime => {}
+                () = shutdown.wait() => {}
             }
             let _ = peer.close().await;
         });
@@ -129,6 +145,7 @@ struct PeerHandler {
     remote: SocketAddr,
     bus: Arc<PoseBus>,
     status: Arc<ServerStatus>,
+    shutdown: Shutdown,
 }
 
 #[async_trait::async_trait]
@@ -150,7 +167,13 @@ impl PeerConnectionEventHandler for PeerHandler {
             self.bus.clone(),
             self.status.clone(),
         );
-        tokio::spawn(serve_channel(channel, performer, remote, bus, status));
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = serve_channel(channel, performer, remote, bus, status) => {}
+                () = shutdown.wait() => {}
+            }
+        });
     }
 }
 

@@ -107,6 +107,11 @@ async fn filtering_is_on_by_default_and_can_be_turned_off_live() {
     let (_, all) = http_get(server.http_addr, "/api/filters").await.unwrap();
     let all: serde_json::Value = serde_json::from_str(&all).unwrap();
     assert_eq!(all["vmc"]["enabled"], false);
+    let status = status_json(&server).await.unwrap();
+    assert_eq!(
+        status["sources"][0]["streams"][0]["filtered"], false,
+        "status says what is in force"
+    );
     assert!(
         all["vmc"]["head"]["beta"].as_f64().unwrap() > 0.0,
         "the refused change left no trace"
@@ -117,5 +122,18 @@ async fn filtering_is_on_by_default_and_can_be_turned_off_live() {
     assert!(
         settled.iter().all(|y| (y.abs() - 2.0).abs() < 0.05),
         "unfiltered frames pass as sent: {settled:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_filtering_off_in_the_config_status_reports_streams_unfiltered() {
+    let mut config = test_config("no-filter");
+    config.vmc[0].filter = true;
+    config.filters.enabled = false; // what --no-filter sets
+    let server = start_server(config).await.unwrap();
+    let status = status_json(&server).await.unwrap();
+    assert_eq!(
+        status["sources"][0]["streams"][0]["filtered"], false,
+        "{status}"
     );
 }

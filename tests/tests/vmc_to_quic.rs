@@ -238,7 +238,10 @@ async fn delays(
         let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / SEND_HZ));
         for i in from..=last {
             tick.tick().await;
-            sender.send_frame(&test_pose(i), i as f32 / SEND_HZ as f32).await.unwrap();
+            sender
+                .send_frame(&test_pose(i), i as f32 / SEND_HZ as f32)
+                .await
+                .unwrap();
             sent_at.lock().unwrap().insert(i, now_us());
         }
     };

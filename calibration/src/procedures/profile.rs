@@ -258,6 +258,19 @@ mod tests {
     }
 
     #[test]
+    fn measured_proportions_and_resets_capture_nothing() {
+        // They apply at once: no countdown, no capture window.
+        for kind in [
+            CalibrationKind::Reset,
+            CalibrationKind::Height { height_m: 1.6 },
+            CalibrationKind::LegLength { leg_length_m: 0.8 },
+        ] {
+            assert!(!kind.captures(), "{kind:?}");
+        }
+        assert!(CalibrationKind::TPose.captures());
+    }
+
+    #[test]
     fn t_pose_yaw_height_face_and_reset() {
         let turned = Quat::from_rotation_y(0.6);
         let sloppy_arm = Quat::from_rotation_z(-0.2);

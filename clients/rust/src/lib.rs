@@ -34,6 +34,8 @@ pub struct Subscriber {
     info: tokio::sync::watch::Receiver<ServerInfo>,
     /// Datagrams that did not decode as frames (another wire version, corruption).
     pub undecodable_datagrams: u64,
+    /// Whether the server's control stream is still open.
+    control_open: bool,
     // Kept open: closing it would tell the server we are gone.
     _send: quinn::SendStream,
 }
@@ -97,6 +99,7 @@ impl Subscriber {
             connection,
             info,
             undecodable_datagrams: 0,
+            control_open: true,
             _send: send,
         })
     }
@@ -126,12 +129,12 @@ impl Subscriber {
                         Err(_) => self.undecodable_datagrams += 1,
                     }
                 }
-                changed = self.info.changed() => {
+                changed = self.info.changed(), if self.control_open => {
                     if changed.is_ok() {
                         return Ok(SubscriberEvent::Info(self.info.borrow_and_update().clone()));
                     }
                     // The control stream ended; frames may still come.
-                    std::future::pending::<()>().await;
+                    self.control_open = false;
                 }
             }
         }
