@@ -76,6 +76,7 @@ impl SourceKindSpec for BvhConfig {
             },
             filtered: self.filter,
             key: format!("bvh:{name}"),
+            hips_height_m: None,
         };
         Ok(Box::new(BvhPlayer::new(&bytes, name, spec)?))
     }
@@ -100,7 +101,7 @@ pub struct BvhPlayer {
 impl BvhPlayer {
     /// Parses and checks the whole file: a bad file is an error at start, not a silent
     /// performer.
-    pub fn new(bytes: &[u8], name: String, spec: StreamSpec) -> Result<Self, String> {
+    pub fn new(bytes: &[u8], name: String, mut spec: StreamSpec) -> Result<Self, String> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(format!("{name} is larger than {MAX_FILE_BYTES} bytes"));
         }
@@ -131,6 +132,7 @@ impl BvhPlayer {
         };
         let retargeter = Retargeter::new(bvh.skeleton.clone(), &TargetBody::default())
             .map_err(|e| format!("{name}: {e}"))?;
+        spec.hips_height_m = retargeter.rest_hips_height_m().filter(|h| *h > 0.1);
         Ok(BvhPlayer {
             frames,
             retargeter,

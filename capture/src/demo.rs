@@ -196,6 +196,7 @@ impl SourceKindSpec for DemoConfig {
                 role: SourceRole::everything(),
                 filtered: true,
                 key: "demo".into(),
+                hips_height_m: Some(HIPS_HEIGHT_M),
             }],
             period_us: 1_000_000 / u64::from(self.rate_hz),
             next_us: None,

@@ -44,6 +44,9 @@ pub struct StreamSpec {
     pub filtered: bool,
     /// A name for this stream that stays the same across restarts (`vmc@39539/10.0.0.5`).
     pub key: String,
+    /// The standing hips height in its frames' units, metres, when the source knows it (a
+    /// BVH skeleton's rest pose; a suit's body proportions). Unknown: the engine estimates it.
+    pub hips_height_m: Option<f32>,
 }
 
 /// A whole frame from one stream of a source.

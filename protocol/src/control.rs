@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::PerformerId;
 
-/// The control protocol version; a server refuses a client with another.
-pub const CONTROL_VERSION: u16 = 1;
+/// The control protocol version; a server refuses a client with another. Version 2 added
+/// [`PerformerInfo::hips_height_m`].
+pub const CONTROL_VERSION: u16 = 2;
 
 /// The largest control message body accepted, bytes. Bounds what a peer can make us allocate.
 pub const MAX_CONTROL_LEN: usize = 64 * 1024;
@@ -55,6 +56,10 @@ pub struct ServerInfo {
 pub struct PerformerInfo {
     pub id: PerformerId,
     pub name: String,
+    /// The performer's standing hips height in the units of its frames' hips and root
+    /// positions. A renderer multiplies those positions by `avatar hips height / this`, so the
+    /// performer's feet meet its own avatar's floor whatever the avatar's size.
+    pub hips_height_m: f32,
 }
 
 /// Why control bytes are not a message.

@@ -37,7 +37,8 @@ impl Calibrations {
             };
             let file = self.file(&performer.name);
             match std::fs::read(&file) {
-                Ok(bytes) => performer.set_calibration(
+                Ok(bytes) => engine.set_calibration(
+                    &performer,
                     serde_json::from_slice(&bytes)
                         .with_context(|| format!("reading calibration {}", file.display()))?,
                 ),
@@ -53,6 +54,7 @@ impl Calibrations {
     /// the caller goes away (the future is dropped) the procedure ends with nothing changed.
     pub async fn run(
         &self,
+        engine: &Engine,
         performer: Arc<Performer>,
         kind: CalibrationKind,
         countdown: Duration,
@@ -73,7 +75,7 @@ impl Calibrations {
             .unwrap_or_else(|| CalibrationCapture::new(kind));
         let updated = capture.finish(&performer.calibration())?;
         save(&self.file(&performer.name), &updated)?;
-        performer.set_calibration(updated.clone());
+        engine.set_calibration(&performer, updated.clone());
         Ok(updated)
     }
 }
@@ -148,14 +150,15 @@ mod tests {
     async fn one_procedure_at_a_time_and_a_caller_that_goes_away_releases_the_performer() {
         let dir = std::env::temp_dir().join(format!("kagura-cal-{}", std::process::id()));
         let calibrations = Arc::new(Calibrations::new(&dir));
-        let engine = engine();
+        let engine = Arc::new(engine());
         let performer = engine.add_performer("p");
         let long = Duration::from_secs(60);
         let first = tokio::spawn({
-            let (calibrations, performer) = (calibrations.clone(), performer.clone());
+            let (calibrations, performer, engine) =
+                (calibrations.clone(), performer.clone(), engine.clone());
             async move {
                 calibrations
-                    .run(performer, CalibrationKind::TPose, long, long)
+                    .run(&engine, performer, CalibrationKind::TPose, long, long)
                     .await
             }
         });
@@ -165,7 +168,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let second = calibrations
-            .run(performer.clone(), CalibrationKind::Yaw, long, long)
+            .run(&engine, performer.clone(), CalibrationKind::Yaw, long, long)
             .await
             .unwrap_err();
         assert!(second.to_string().contains("already running"), "{second}");
@@ -173,7 +176,7 @@ mod tests {
         first.abort();
         let _ = first.await;
         let reset = calibrations
-            .run(performer, CalibrationKind::Reset, long, long)
+            .run(&engine, performer, CalibrationKind::Reset, long, long)
             .await;
         assert!(reset.is_ok(), "{reset:?}");
         let _ = std::fs::remove_dir_all(&dir);

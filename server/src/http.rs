@@ -220,7 +220,7 @@ async fn calibrate(
     };
     match state
         .calibrations
-        .run(performer, request.kind, countdown, duration)
+        .run(&state.engine, performer, request.kind, countdown, duration)
         .await
     {
         Ok(calibration) => Json(calibration).into_response(),

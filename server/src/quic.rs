@@ -151,6 +151,7 @@ fn server_info(bus: &PoseBus) -> ServerInfo {
             .map(|p| PerformerInfo {
                 id: p.id,
                 name: p.name.clone(),
+                hips_height_m: p.hips_height_m(),
             })
             .collect(),
     }

@@ -86,6 +86,7 @@ impl ServerStatus {
                 PerformerReport {
                     id: p.id.0,
                     name: p.name.clone(),
+                    hips_height_m: p.hips_height_m(),
                     frame_rate_hz: p.rate_hz(now_us),
                     last_seq: latest.as_ref().map(|f| f.seq),
                     last_frame_ms_ago: age_ms(latest.map(|f| f.published_us)),
@@ -128,6 +129,9 @@ pub struct StatusReport {
 pub struct PerformerReport {
     pub id: u16,
     pub name: String,
+    /// Standing hips height in its frames' units: renderers scale hips and root positions by
+    /// their avatar's hips height over this.
+    pub hips_height_m: f32,
     pub frame_rate_hz: f64,
     pub last_seq: Option<u32>,
     pub last_frame_ms_ago: Option<f64>,

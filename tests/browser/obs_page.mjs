@@ -90,7 +90,18 @@ for await (const line of createInterface({ input: process.stdin })) {
       pose: await page.evaluate(() => window.kagura.pose()),
       world: await page.evaluate(() => window.kagura.boneWorldPositions()),
       transport: await page.evaluate(() => window.kagura.transport),
+      positionScale: await page.evaluate(() => window.kagura.positionScale()),
+      inView: await page.evaluate(() => window.kagura.avatarInView()),
     });
+  } else if (command === "scale") {
+    // Waits until the page scales hips positions by ARG (within 0.1%): it reads the performer's
+    // hips height from the server when it connects and every few seconds.
+    await page.waitForFunction(
+      (want) => Math.abs((window.kagura.positionScale() ?? 0) - want) <= want * 1e-3,
+      Number(arg),
+      { timeout: 20000, polling: 20 },
+    );
+    out({ event: "scale", positionScale: await page.evaluate(() => window.kagura.positionScale()) });
   } else if (command === "pixels") {
     await page.screenshot({ path: screenshotPath, omitBackground: true });
     const pixels = await page.evaluate(() => {

@@ -366,3 +366,94 @@ async fn obs_page_follows_a_restarted_server() {
     drop(page);
     second.stop().await;
 }
+
+/// A sender whose own avatar is small (hips 0.65 m above its floor) drives the bundled mannequin
+/// (hips at 0.95 m): the page scales the hips position by the avatar's hips height over the
+/// performer's, which the server learns from the frames and announces, so the mannequin's feet
+/// stay on its floor instead of sinking 0.3 m. And the whole avatar is in the full-body picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_performers_feet_meet_the_avatars_floor() {
+    use kagura_protocol::HumanoidBone::*;
+    let _one_browser = BROWSER.lock().await;
+    let server = start_server(held_config("browser-floor")).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let small_sender_hips = 0.65;
+    let standing = |index: u32| {
+        let mut pose = test_pose(index);
+        pose.hips_position = Some(glam::Vec3::new(0.0, small_sender_hips, 0.0));
+        for bone in [
+            Hips,
+            LeftUpperLeg,
+            LeftLowerLeg,
+            LeftFoot,
+            RightUpperLeg,
+            RightLowerLeg,
+            RightFoot,
+        ] {
+            pose.set_bone(bone, glam::Quat::IDENTITY);
+        }
+        pose
+    };
+    // A second of standing: the server learns the sender's hips height from it.
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    for i in 0..70u32 {
+        tick.tick().await;
+        sender
+            .send_frame(&standing(i), i as f32 / 100.0)
+            .await
+            .unwrap();
+    }
+    let status = status_json(&server).await.unwrap();
+    let reference = status["performers"][0]["hips_height_m"].as_f64().unwrap() as f32;
+    assert!(
+        (reference - small_sender_hips).abs() < 1e-3,
+        "the server learned the sender's hips height: {status}"
+    );
+    let url = format!(
+        "http://127.0.0.1:{}/obs?performer=main&transport=websocket",
+        server.http_addr.port()
+    );
+    let screenshot = artifact("obs-floor.png");
+    let mut page = tokio::task::spawn_blocking(move || {
+        let mut page = BrowserPage::open(&url, &screenshot, &[]);
+        page.next_answer();
+        page
+    })
+    .await
+    .unwrap();
+    let avatar_hips = kagura_avatar::joint_position(Hips).y;
+    tokio::task::block_in_place(|| page.ask(&format!("scale {}", avatar_hips / reference)));
+    // Standing, until a subscriber has the pose: then the page is asked for it.
+    let seq = tokio::time::timeout(Duration::from_secs(20), async {
+        for i in 70u32.. {
+            tick.tick().await;
+            sender
+                .send_frame(&standing(i), i as f32 / 100.0)
+                .await
+                .unwrap();
+            // Read what is queued up to this pose (the first second's frames came first).
+            loop {
+                let frame = subscriber.next_frame().await.unwrap();
+                match pose_index(&frame) {
+                    Some(index) if index == i => return frame.seq,
+                    Some(index) if index > i => break,
+                    _ => {}
+                }
+            }
+        }
+        unreachable!()
+    })
+    .await
+    .expect("the standing pose arrives");
+    let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
+    let foot_y = shown["world"]["leftFoot"][1].as_f64().unwrap() as f32;
+    let rest_foot_y = kagura_avatar::joint_position(LeftFoot).y;
+    assert!(
+        (foot_y - rest_foot_y).abs() < 0.02,
+        "the foot stands at {foot_y} m, its rest height is {rest_foot_y} m"
+    );
+    assert_eq!(shown["inView"], true, "the whole avatar is in the picture");
+}

@@ -44,6 +44,7 @@ async fn subscribers_hear_of_performers_that_come_and_go_and_get_their_frames() 
         },
         filtered: false,
         key: "test".into(),
+        hips_height_m: None,
     };
     let mut route = server.engine.attach_stream(&spec, "vmc");
     let info = next_info(&mut everyone).await;

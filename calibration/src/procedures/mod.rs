@@ -11,7 +11,7 @@ pub use average::average_rotation;
 pub use face::{ChannelRange, FaceCalibration, FaceCapture, FaceCaptureKind};
 pub use mounting::{MountingCapture, Space, bone_from_sensor};
 pub use profile::{
-    AVATAR_HIPS_HEIGHT_M, AVATAR_LEG_LENGTH_M, CalibrationCapture, CalibrationError,
-    CalibrationKind, HIPS_HEIGHT_PER_HEIGHT, PerformerCalibration, heading,
+    ANKLE_HEIGHT_M, CalibrationCapture, CalibrationError, CalibrationKind, HIPS_HEIGHT_PER_HEIGHT,
+    PerformerCalibration, heading,
 };
 pub use reference::{A_POSE_ARM_DROP_DEG, ReferencePose};

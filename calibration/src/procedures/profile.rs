@@ -15,10 +15,8 @@ use super::reference::ReferencePose;
 
 /// Hips height as a fraction of standing height (anthropometric average).
 pub const HIPS_HEIGHT_PER_HEIGHT: f32 = 0.53;
-/// The avatar's standing hips height, metres (Kagura's mannequin).
-pub const AVATAR_HIPS_HEIGHT_M: f32 = 0.95;
-/// The avatar's hip-to-ankle length, metres (Kagura's mannequin).
-pub const AVATAR_LEG_LENGTH_M: f32 = 0.85;
+/// The ankle joint's height above the floor, metres (anthropometric average).
+pub const ANKLE_HEIGHT_M: f32 = 0.08;
 
 /// One performer's calibration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,11 +26,14 @@ pub struct PerformerCalibration {
     pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
     /// Heading correction about +Y, radians, applied to the whole body (hips and root).
     pub yaw_rad: f32,
-    /// The performer's standing height, metres: scales the hips' translation to the avatar.
+    /// The performer's standing height, metres: gives the standing hips height (×0.53).
     pub height_m: Option<f32>,
-    /// The performer's measured hip-to-ankle length, metres: when set, scales the hips'
-    /// translation instead of the height.
+    /// The performer's measured hip-to-ankle length, metres: when set, gives the standing hips
+    /// height instead of the height.
     pub leg_length_m: Option<f32>,
+    /// The hips' height while standing in the T/A-pose capture, in the frames' own units
+    /// (metres of whatever body the source reports: the performer's or the sender's avatar).
+    pub standing_hips_m: Option<f32>,
     pub face: FaceCalibration,
 }
 
@@ -65,15 +66,17 @@ impl PerformerCalibration {
                 frame.hips_position = Some(yaw * p);
             }
         }
-        let scale = match (self.leg_length_m, self.height_m) {
-            (Some(leg), _) => Some(AVATAR_LEG_LENGTH_M / leg),
-            (None, Some(height)) => Some(AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * height)),
-            (None, None) => None,
-        };
-        if let (Some(scale), Some(p)) = (scale, frame.hips_position) {
-            frame.hips_position = Some(p * scale);
-        }
         self.face.apply(frame);
+    }
+
+    /// The performer's standing hips height in the frames' units, as far as calibration knows
+    /// it: measured in a T/A-pose capture, else from a measured leg (plus the ankle's height),
+    /// else from the standing height. Renderers scale hips and root positions by their
+    /// avatar's hips height over this (PROTOCOL.md), so feet meet the avatar's floor.
+    pub fn standing_hips_height_m(&self) -> Option<f32> {
+        self.standing_hips_m
+            .or(self.leg_length_m.map(|leg| leg + ANKLE_HEIGHT_M))
+            .or(self.height_m.map(|h| h * HIPS_HEIGHT_PER_HEIGHT))
     }
 }
 
@@ -115,6 +118,8 @@ impl CalibrationKind {
 #[derive(Clone, Debug)]
 pub struct CalibrationCapture {
     kind: CalibrationKind,
+    /// Hips heights seen during a pose capture (sum, count).
+    hips_heights: (f64, u32),
     pose: Option<MountingCapture>,
     face: Option<FaceCapture>,
     headings: Vec<Quat>,
@@ -148,6 +153,7 @@ impl CalibrationCapture {
         };
         CalibrationCapture {
             kind,
+            hips_heights: (0.0, 0),
             pose,
             face,
             headings: Vec::new(),
@@ -165,6 +171,10 @@ impl CalibrationCapture {
         if let Some(pose) = &mut self.pose {
             for (bone, q) in raw.bones() {
                 pose.add(bone, q);
+            }
+            if let Some(hips) = raw.hips_position {
+                self.hips_heights.0 += f64::from(hips.y);
+                self.hips_heights.1 += 1;
             }
         }
         if let Some(face) = &mut self.face {
@@ -213,6 +223,9 @@ impl CalibrationCapture {
                 out.pose_offsets = offsets;
                 // The pose capture also squares the performer to +Z.
                 out.yaw_rad = 0.0;
+                let (sum, n) = self.hips_heights;
+                let standing = (n > 0).then(|| (sum / f64::from(n)) as f32);
+                out.standing_hips_m = standing.filter(|h| (0.2..=3.0).contains(h));
             }
             CalibrationKind::Yaw => {
                 let facing = average_rotation(self.headings.iter().copied())
@@ -278,6 +291,11 @@ mod tests {
         let mut capture = CalibrationCapture::new(CalibrationKind::TPose);
         capture.add(&frame(turned, sloppy_arm, 0.2));
         let mut calibration = capture.finish(&PerformerCalibration::default()).unwrap();
+        assert_eq!(
+            calibration.standing_hips_height_m(),
+            Some(0.9),
+            "the hips' height while standing, in the frames' units"
+        );
         let mut f = frame(turned, sloppy_arm, 0.2);
         calibration.apply(&mut f);
         assert!(rotation_error_degrees(f.bone(HumanoidBone::Hips).unwrap(), Quat::IDENTITY) < 1e-3);
@@ -295,22 +313,28 @@ mod tests {
         calibration.apply(&mut f);
         assert!(heading(f.bone(HumanoidBone::Hips).unwrap()).abs() < 1e-4);
 
-        calibration = CalibrationCapture::new(CalibrationKind::Height { height_m: 1.5 })
-            .finish(&calibration)
+        // Measurements give the standing hips height where no pose capture measured it; the
+        // frames themselves are not rescaled (renderers scale to their own avatar).
+        let unmeasured = PerformerCalibration::default();
+        let by_height = CalibrationCapture::new(CalibrationKind::Height { height_m: 1.5 })
+            .finish(&unmeasured)
             .unwrap();
-        let mut f = frame(drifted, sloppy_arm, 0.2);
-        calibration.apply(&mut f);
-        let scale = AVATAR_HIPS_HEIGHT_M / (HIPS_HEIGHT_PER_HEIGHT * 1.5);
-        assert!((f.hips_position.unwrap().y - 0.9 * scale).abs() < 1e-5);
-
+        assert!(
+            (by_height.standing_hips_height_m().unwrap() - HIPS_HEIGHT_PER_HEIGHT * 1.5).abs()
+                < 1e-6
+        );
         let by_legs = CalibrationCapture::new(CalibrationKind::LegLength { leg_length_m: 0.8 })
-            .finish(&calibration)
+            .finish(&by_height)
             .unwrap();
+        assert!(
+            (by_legs.standing_hips_height_m().unwrap() - (0.8 + ANKLE_HEIGHT_M)).abs() < 1e-6,
+            "measured legs win over height"
+        );
         let mut f = frame(drifted, sloppy_arm, 0.2);
         by_legs.apply(&mut f);
         assert!(
-            (f.hips_position.unwrap().y - 0.9 * AVATAR_LEG_LENGTH_M / 0.8).abs() < 1e-5,
-            "measured legs win over height"
+            (f.hips_position.unwrap().y - 0.9).abs() < 1e-6,
+            "frames keep their units"
         );
         assert!(
             CalibrationCapture::new(CalibrationKind::LegLength { leg_length_m: 3.0 })

@@ -149,6 +149,14 @@ impl Retargeter {
     }
 
     /// Hips translation scale: the avatar's leg length over the source's.
+    /// The hips' height in the source's rest pose, in the output's units (scaled like the
+    /// hips' translation), metres.
+    pub fn rest_hips_height_m(&self) -> Option<f32> {
+        self.skeleton
+            .rest_hips_height_m()
+            .map(|h| h * self.hips_scale)
+    }
+
     pub fn hips_scale(&self) -> f32 {
         self.hips_scale
     }

@@ -198,6 +198,13 @@ impl SourceSkeleton {
         (rotations, positions)
     }
 
+    /// The hips joint's height above the origin in the rest pose, metres.
+    pub fn rest_hips_height_m(&self) -> Option<f32> {
+        let (_, positions) = self.rest_globals();
+        let hips = self.joint_of(HumanoidBone::Hips)?;
+        Some(self.axes.position(positions[hips]).y)
+    }
+
     /// Hip-to-ankle length at rest, metres: upper leg plus lower leg, the longer side.
     pub fn leg_length_m(&self) -> Option<f32> {
         let (_, positions) = self.rest_globals();

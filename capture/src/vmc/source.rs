@@ -190,6 +190,8 @@ impl VmcSource {
                 role: role(&config.parts, config.priority),
                 filtered: config.filter,
                 key: format!("vmc@{}", config.port),
+                // Senders report their own avatar's bones: its size is learned from the frames.
+                hips_height_m: None,
             });
             matches.push(SenderMatch::Any);
         } else {
@@ -200,6 +202,7 @@ impl VmcSource {
                     role: role(&sender.parts, sender.priority),
                     filtered: config.filter,
                     key: format!("vmc@{}/{}", config.port, sender.address),
+                    hips_height_m: None,
                 });
             }
         }

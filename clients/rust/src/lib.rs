@@ -119,6 +119,23 @@ impl Subscriber {
             .map(|p| p.name.clone())
     }
 
+    /// The factor by which to multiply `performer`'s hips and root positions so that its feet
+    /// meet the floor of an avatar whose hips stand `avatar_hips_height_m` above it: the
+    /// avatar's hips height over the performer's (`PerformerInfo::hips_height_m`).
+    pub fn position_scale(
+        &self,
+        performer: kagura_protocol::PerformerId,
+        avatar_hips_height_m: f32,
+    ) -> Option<f32> {
+        let info = self.info.borrow();
+        let reference = info
+            .performers
+            .iter()
+            .find(|p| p.id == performer)?
+            .hips_height_m;
+        (reference > 0.0).then(|| avatar_hips_height_m / reference)
+    }
+
     /// The next frame or change of the server's performers, whichever comes first.
     pub async fn next_event(&mut self) -> anyhow::Result<SubscriberEvent> {
         loop {

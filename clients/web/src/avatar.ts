@@ -12,6 +12,8 @@ import { BONES, type PoseFrame, type Quat, type Vec3 } from "./wire";
 export interface LoadedAvatar {
   vrm: VRM;
   isVrm0: boolean;
+  /** Its hips' height above its floor in the rest pose, metres. */
+  restHipsHeight: number;
 }
 
 function loader(): GLTFLoader {
@@ -27,7 +29,18 @@ function prepare(gltf: { userData: { vrm?: VRM } }): LoadedAvatar {
   if (isVrm0) VRMUtils.rotateVRM0(vrm);
   VRMUtils.removeUnnecessaryVertices(vrm.scene);
   vrm.scene.traverse((o) => (o.frustumCulled = false));
-  return { vrm, isVrm0 };
+  vrm.scene.updateMatrixWorld(true);
+  const hips = vrm.humanoid.getNormalizedBoneNode("hips");
+  const restHipsHeight = hips ? hips.getWorldPosition(new THREE.Vector3()).y : 0;
+  return { vrm, isVrm0, restHipsHeight };
+}
+
+/** The factor for the frames' hips positions: the avatar's hips height over the performer's
+ * (the server's `hips_height_m`), so the performer's feet meet this avatar's floor (PROTOCOL.md,
+ * "Hips and root position scaling"). 1 when either is unknown. */
+export function positionScale(avatar: LoadedAvatar, performerHipsHeight: number | undefined): number {
+  if (!performerHipsHeight || performerHipsHeight <= 0 || avatar.restHipsHeight <= 0) return 1;
+  return avatar.restHipsHeight / performerHipsHeight;
 }
 
 export async function loadAvatarFromUrl(url: string): Promise<LoadedAvatar> {
@@ -41,8 +54,9 @@ export async function loadAvatarFromBytes(bytes: ArrayBuffer): Promise<LoadedAva
 const flipQuat = ([x, y, z, w]: Quat): Quat => [-x, y, -z, w];
 const flipVec = ([x, y, z]: Vec3): Vec3 => [-x, y, -z];
 
-/** Sets the normalized humanoid and expressions from a frame; absent bones keep their pose. */
-export function applyPose(avatar: LoadedAvatar, frame: PoseFrame): void {
+/** Sets the normalized humanoid and expressions from a frame; absent bones keep their pose.
+ * `positionScale` multiplies the hips position (see {@link positionScale}). */
+export function applyPose(avatar: LoadedAvatar, frame: PoseFrame, positionScale = 1): void {
   const { vrm, isVrm0 } = avatar;
   for (const [name, q] of Object.entries(frame.bones)) {
     const node = vrm.humanoid.getNormalizedBoneNode(name as VRMHumanBoneName);
@@ -50,7 +64,8 @@ export function applyPose(avatar: LoadedAvatar, frame: PoseFrame): void {
   }
   if (frame.hipsPosition) {
     const hips = vrm.humanoid.getNormalizedBoneNode("hips");
-    if (hips) hips.position.fromArray(isVrm0 ? flipVec(frame.hipsPosition) : frame.hipsPosition);
+    const p = frame.hipsPosition.map((c) => c * positionScale) as Vec3;
+    if (hips) hips.position.fromArray(isVrm0 ? flipVec(p) : p);
   }
   const expressions = vrm.expressionManager;
   if (expressions) {
@@ -100,15 +115,25 @@ export function describeAvatar(avatar: LoadedAvatar): { bones: string[]; express
   };
 }
 
-/** Camera placements for ?framing=: full body, upper body, face. Height and distance, metres. */
+/** Camera placements for ?framing=: upper body and face, height and distance in metres for an
+ * avatar whose head is at 1.55 m (scaled to the avatar's head). Full body fits the avatar's
+ * bounds instead (hair, hats and tails included). */
 export const FRAMINGS: Record<string, { height: number; distance: number }> = {
-  full: { height: 0.88, distance: 4.3 },
   upper: { height: 1.3, distance: 1.9 },
   face: { height: 1.62, distance: 0.75 },
 };
 
+/** The default full-body placement before an avatar is loaded. */
+const FULL_DEFAULT = { height: 0.88, distance: 4.3 };
+/** Space kept around the avatar's bounds in full-body framing (fraction of its height). */
+const FULL_MARGIN = 0.08;
+
 export function placeCamera(camera: THREE.PerspectiveCamera, framing: string, avatar?: LoadedAvatar): void {
-  const f = FRAMINGS[framing] ?? FRAMINGS.full;
+  if (!FRAMINGS[framing]) {
+    placeFullBody(camera, avatar);
+    return;
+  }
+  const f = FRAMINGS[framing];
   // Scale the framing to the avatar: a tall avatar's head is higher.
   let scale = 1;
   const head = avatar?.vrm.humanoid.getNormalizedBoneNode("head");
@@ -119,4 +144,37 @@ export function placeCamera(camera: THREE.PerspectiveCamera, framing: string, av
   }
   camera.position.set(0, f.height * scale, f.distance * scale);
   camera.lookAt(0, f.height * scale, 0);
+}
+
+/** Full body: the whole avatar at rest (its bounding box, with a margin) fits the view, both in
+ * height and, for wide avatars, in width. */
+function placeFullBody(camera: THREE.PerspectiveCamera, avatar?: LoadedAvatar): void {
+  const box = avatar ? new THREE.Box3().setFromObject(avatar.vrm.scene, true) : undefined;
+  if (!box || box.isEmpty()) {
+    camera.position.set(0, FULL_DEFAULT.height, FULL_DEFAULT.distance);
+    camera.lookAt(0, FULL_DEFAULT.height, 0);
+    return;
+  }
+  const size = box.getSize(new THREE.Vector3());
+  const center = box.getCenter(new THREE.Vector3());
+  const halfHeight = (size.y / 2) * (1 + 2 * FULL_MARGIN);
+  const halfWidth = (size.x / 2) * (1 + 2 * FULL_MARGIN);
+  const tanV = Math.tan(THREE.MathUtils.degToRad(camera.fov / 2));
+  const tanH = tanV * camera.aspect;
+  const distance = Math.max(halfHeight / tanV, halfWidth / tanH) + size.z / 2;
+  camera.position.set(center.x, center.y, center.z + distance);
+  camera.lookAt(center.x, center.y, center.z);
+}
+
+/** Whether the avatar's bounds (at its current pose) lie inside the camera's view. */
+export function avatarInView(camera: THREE.PerspectiveCamera, avatar: LoadedAvatar): boolean {
+  camera.updateMatrixWorld(true);
+  const box = new THREE.Box3().setFromObject(avatar.vrm.scene, true);
+  const corner = new THREE.Vector3();
+  for (let i = 0; i < 8; i++) {
+    corner.set(i & 1 ? box.max.x : box.min.x, i & 2 ? box.max.y : box.min.y, i & 4 ? box.max.z : box.min.z);
+    corner.project(camera);
+    if (Math.abs(corner.x) > 1 || Math.abs(corner.y) > 1) return false;
+  }
+  return true;
 }

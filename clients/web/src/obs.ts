@@ -16,8 +16,8 @@
 
 import * as THREE from "three";
 import {
-  type LoadedAvatar, applyPose, boneWorldPositions, describeAvatar, loadAvatarFromBytes, loadAvatarFromUrl,
-  placeCamera, readPose,
+  type LoadedAvatar, applyPose, avatarInView, boneWorldPositions, describeAvatar, loadAvatarFromBytes,
+  loadAvatarFromUrl, placeCamera, positionScale, readPose,
 } from "./avatar";
 import { ServerClock, localNowMs } from "./clock";
 import { keepConnected } from "./feed";
@@ -47,6 +47,9 @@ const state = {
   started: false,
   timings: [] as Timing[],
   error: undefined as string | undefined,
+  /** The performer's standing hips height in its frames' units (the server's
+   * `hips_height_m`); hips positions are scaled by the avatar's over this. */
+  performerHipsHeight: undefined as number | undefined,
 };
 const clock = new ServerClock();
 
@@ -69,6 +72,7 @@ window.addEventListener("resize", () => {
   camera.aspect = window.innerWidth / window.innerHeight;
   camera.updateProjectionMatrix();
   renderer.setSize(window.innerWidth, window.innerHeight);
+  placeCamera(camera, framing, state.avatar);
 });
 
 function showAvatar(avatar: LoadedAvatar) {
@@ -84,6 +88,23 @@ function showAvatar(avatar: LoadedAvatar) {
 function onFrame(bytes: Uint8Array) {
   state.latest.arrive(bytes, clock.nowUs());
 }
+
+/** Reads the performer's standing hips height from /api/status (kept up to date: calibration
+ * or a new source may change it). */
+async function refreshPerformerHipsHeight(performer: string): Promise<void> {
+  try {
+    const response = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return;
+    const status = await response.json();
+    const entry = status.performers?.find((p: { name: string }) => p.name === performer);
+    if (typeof entry?.hips_height_m === "number") state.performerHipsHeight = entry.hips_height_m;
+  } catch {
+    // The feed's own retries report a server that is away.
+  }
+}
+
+/** How often the performer's hips height is read again, ms. */
+const HIPS_HEIGHT_REFRESH_MS = 5000;
 
 async function firstPerformer(): Promise<string> {
   const response = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(5000) });
@@ -105,7 +126,10 @@ function reportError(what: string) {
 function feedLoop(performer: string): Promise<void> {
   return keepConnected(() => connect(base, performer, preference, onFrame), {
     // Each feed session numbers its frames anew (a restarted server counts from 0).
-    connecting: () => state.latest.newSession(),
+    connecting: () => {
+      state.latest.newSession();
+      void refreshPerformerHipsHeight(performer);
+    },
     connected: (feed) => {
       state.feed = feed;
       state.error = undefined;
@@ -140,10 +164,11 @@ function animate() {
   last = now;
   const { avatar, latest } = state;
   if (avatar) {
-    if (state.reapply && state.shown) applyPose(avatar, state.shown);
+    const scale = positionScale(avatar, state.performerHipsHeight);
+    if (state.reapply && state.shown) applyPose(avatar, state.shown, scale);
     state.reapply = false;
     const timing = latest.applyNewest((frame) => {
-      applyPose(avatar, frame);
+      applyPose(avatar, frame, scale);
       state.shown = frame;
     }, () => clock.nowUs());
     if (timing) {
@@ -195,6 +220,10 @@ window.kagura = {
    * server (counting from 0 again) from the old ones. */
   get newestCaptureUs() { return state.latest.newestCaptureUs; },
   avatar: () => (state.avatar ? describeAvatar(state.avatar) : null),
+  /** Whether the whole avatar is in the picture (full-body framing fits its bounds). */
+  avatarInView: () => (state.avatar ? avatarInView(camera, state.avatar) : null),
+  /** The hips-position scale in force: avatar hips height over the performer's. */
+  positionScale: () => (state.avatar ? positionScale(state.avatar, state.performerHipsHeight) : null),
   /** World positions of the rendered skeleton's bones (metres), whatever the VRM version. */
   boneWorldPositions: () => (state.avatar ? boneWorldPositions(state.avatar) : null),
   /** Per-frame capture/arrival/apply times on the server's clock (µs), newest last. */
@@ -211,6 +240,7 @@ async function main() {
   await retry(() => clock.sync(base), { onError: reportError("syncing the clock") });
   const loading = retry(() => loadAvatarFromUrl(avatarUrl), { onError: reportError("loading the avatar") });
   void feedLoop(performer);
+  setInterval(() => void refreshPerformerHipsHeight(performer), HIPS_HEIGHT_REFRESH_MS);
   showAvatar(await loading);
   if (state.feed) state.error = undefined;
 }

@@ -39,12 +39,18 @@ pub trait FrameSink: Send + Sync {
 pub struct PerformerSlot {
     pub id: PerformerId,
     pub name: String,
+    /// The standing hips height in its frames' units (f32 bits); see
+    /// `PerformerInfo::hips_height_m`.
+    hips_height: std::sync::atomic::AtomicU32,
     latest: Mutex<Option<PublishedFrame>>,
     sinks: Mutex<Vec<Arc<dyn FrameSink>>>,
     rate: Mutex<RateMeter>,
 }
 
 type Listener = Box<dyn Fn() + Send + Sync>;
+
+/// The standing hips height assumed until something better is known, metres (an adult).
+pub const DEFAULT_HIPS_HEIGHT_M: f32 = 0.9;
 
 /// All performers' newest frames, in the order the performers were added.
 #[derive(Default)]
@@ -68,6 +74,7 @@ impl PoseBus {
             let slot = Arc::new(PerformerSlot {
                 id,
                 name: name.to_string(),
+                hips_height: DEFAULT_HIPS_HEIGHT_M.to_bits().into(),
                 latest: Mutex::new(None),
                 sinks: Mutex::new(Vec::new()),
                 rate: Mutex::new(RateMeter::default()),
@@ -91,6 +98,17 @@ impl PoseBus {
     /// Calls `listener` after every change of the performer list (from the changing thread).
     pub fn on_change(&self, listener: impl Fn() + Send + Sync + 'static) {
         lock(&self.listeners).push(Box::new(listener));
+    }
+
+    /// Sets a performer's standing hips height; a change of more than 0.5% is announced.
+    pub fn set_hips_height(&self, id: PerformerId, metres: f32) {
+        let Some(slot) = self.slot(id) else { return };
+        let old = slot.hips_height_m();
+        if (metres - old).abs() > old * 0.005 {
+            slot.hips_height
+                .store(metres.to_bits(), std::sync::atomic::Ordering::Relaxed);
+            self.announce();
+        }
     }
 
     fn announce(&self) {
@@ -168,6 +186,11 @@ impl PerformerSlot {
             return;
         }
         sinks.push(sink);
+    }
+
+    /// The standing hips height in its frames' units, metres.
+    pub fn hips_height_m(&self) -> f32 {
+        f32::from_bits(self.hips_height.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn latest(&self) -> Option<PublishedFrame> {

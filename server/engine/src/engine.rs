@@ -32,13 +32,43 @@ pub struct Performer {
 struct PerformerState {
     merger: PoseMerger,
     calibration: PerformerCalibration,
+    /// The first standing hips height a stream declared (its frames' units).
+    declared_hips: Option<f32>,
+    /// Hips heights of the first frames, while nothing better is known.
+    observed_hips: Vec<f32>,
     /// A calibration capture in progress, fed every raw source frame.
     capture: Option<CalibrationCapture>,
     /// Whether a calibration procedure holds this performer (its countdown included).
     calibrating: bool,
 }
 
+/// Frames whose hips height is averaged (median) when nothing better tells the standing hips
+/// height: one second at 60 Hz.
+const OBSERVED_HIPS_SAMPLES: usize = 60;
+
+impl PerformerState {
+    /// The standing hips height in the frames' units: calibrated, else declared by a source,
+    /// else the median of the first frames' hips heights, else the bus's default.
+    fn hips_reference(&self) -> Option<f32> {
+        self.calibration
+            .standing_hips_height_m()
+            .or(self.declared_hips)
+            .or_else(|| {
+                let mut seen = self.observed_hips.clone();
+                seen.sort_by(f32::total_cmp);
+                seen.get(seen.len() / 2).copied()
+            })
+    }
+}
+
 impl Performer {
+    /// Tells the bus (and so subscribers) the performer's standing hips height.
+    fn publish_hips_reference(&self, bus: &PoseBus, state: &PerformerState) {
+        if let Some(h) = state.hips_reference() {
+            bus.set_hips_height(self.id, h);
+        }
+    }
+
     /// Merges what the sources have at `now_us`, calibrates and publishes.
     fn compose_and_publish(&self, state: &mut PerformerState, now_us: u64) {
         let mut out = state.merger.compose(now_us);
@@ -51,8 +81,12 @@ impl Performer {
         lock(&self.state).calibration.clone()
     }
 
-    pub fn set_calibration(&self, calibration: PerformerCalibration) {
-        lock(&self.state).calibration = calibration;
+    /// Replaces the calibration. The caller tells the bus of a changed hips height with
+    /// [`Engine::set_calibration`]; this is the engine-internal half.
+    fn replace_calibration(&self, calibration: PerformerCalibration) -> Option<f32> {
+        let mut state = lock(&self.state);
+        state.calibration = calibration;
+        state.hips_reference()
     }
 
     /// Claims the performer for a calibration procedure; `false` if one is running already.
@@ -152,6 +186,8 @@ impl Engine {
             state: Mutex::new(PerformerState {
                 merger: PoseMerger::new(id, Vec::new(), self.timing.hold_us, self.timing.ease_us),
                 calibration: PerformerCalibration::default(),
+                declared_hips: None,
+                observed_hips: Vec::new(),
                 capture: None,
                 calibrating: false,
             }),
@@ -187,10 +223,24 @@ impl Engine {
         self.bus.id_of(name).and_then(|id| self.performer(id))
     }
 
+    /// Sets a performer's calibration (its standing hips height goes to subscribers).
+    pub fn set_calibration(&self, performer: &Performer, calibration: PerformerCalibration) {
+        if let Some(h) = performer.replace_calibration(calibration) {
+            self.bus.set_hips_height(performer.id, h);
+        }
+    }
+
     /// Routes a source's stream into its performer (added if new).
     pub fn attach_stream(&self, spec: &StreamSpec, kind: &'static str) -> StreamRoute {
         let performer = self.add_performer(&spec.performer);
-        let merge_slot = lock(&performer.state).merger.add_source(spec.role.clone());
+        let merge_slot = {
+            let mut state = lock(&performer.state);
+            if state.declared_hips.is_none() {
+                state.declared_hips = spec.hips_height_m;
+                performer.publish_hips_reference(&self.bus, &state);
+            }
+            state.merger.add_source(spec.role.clone())
+        };
         StreamRoute {
             performer,
             merge_slot,
@@ -217,6 +267,15 @@ impl Engine {
         let mut state = lock(&performer.state);
         if let Some(capture) = &mut state.capture {
             capture.add(&pose);
+        }
+        if let Some(hips) = pose.hips_position
+            && state.observed_hips.len() < OBSERVED_HIPS_SAMPLES
+            && (0.2..=3.0).contains(&hips.y)
+        {
+            state.observed_hips.push(hips.y);
+            if matches!(state.observed_hips.len(), 10 | OBSERVED_HIPS_SAMPLES) {
+                performer.publish_hips_reference(&self.bus, &state);
+            }
         }
         state.calibration.apply_mounting(&mut pose);
         if route.filtered {

@@ -49,6 +49,7 @@ fn spec(performer: &str, parts: &[BodyPart], filtered: bool) -> StreamSpec {
         },
         filtered,
         key: format!("{performer}/{parts:?}"),
+        hips_height_m: None,
     }
 }
 
