@@ -1,9 +1,21 @@
 //! Builds the browser pages (clients/web: npm ci, then vite build) and embeds the result, so that
 //! `cargo run` and `cargo test` do everything on a fresh machine and the `kagura` binary carries
-//! its pages. Set KAGURA_SKIP_WEB=1 to embed a placeholder instead (no Node.js needed).
+//! its pages.
+//!
+//! Without Node.js (no `node` on PATH, or no `npm` while `clients/web/node_modules` is not
+//! installed yet), or with `KAGURA_SKIP_WEB=1`, it embeds a placeholder `/obs` page that says the
+//! page was not built and how to fix it, and prints the same as a `cargo:warning`: `cargo check`,
+//! `cargo clippy` and the server itself still build and run without Node.js. If Node.js is there
+//! but the page fails to build, the build fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Why the page was not built this time, and what to do to get it.
+struct NotBuilt {
+    reason: String,
+    fix: &'static str,
+}
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -24,32 +36,116 @@ fn main() {
     println!("cargo:rerun-if-env-changed=KAGURA_SKIP_WEB");
 
     let _ = std::fs::remove_dir_all(&out);
-    if std::env::var_os("KAGURA_SKIP_WEB").is_some() {
-        std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(
-            out.join("obs.html"),
-            "<p>Kagura was built with KAGURA_SKIP_WEB: no pages.</p>",
-        )
-        .unwrap();
-    } else {
-        if !web.join("node_modules/.package-lock.json").exists() {
-            run(
-                Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund"])
-                    .current_dir(&web),
-                "npm ci",
+    let missing = match why_not_build(&web) {
+        Some(NotBuilt { reason, fix }) => {
+            println!(
+                "cargo:warning=the OBS page (/obs) was not built: {reason}; kagura serves a \
+                 placeholder page instead. To build it, {fix}."
             );
+            std::fs::create_dir_all(&out).unwrap();
+            std::fs::write(out.join("obs.html"), placeholder_page(&reason, fix)).unwrap();
+            Some(reason)
         }
-        run(
-            Command::new("node")
-                .arg(web.join("node_modules/vite/bin/vite.js"))
-                .args(["build", "--logLevel", "warn"])
-                .env("KAGURA_WEB_OUT", &out)
-                .current_dir(&web),
-            "vite build",
-        );
+        None => {
+            if !web.join("node_modules/.package-lock.json").exists() {
+                run(
+                    Command::new(NPM)
+                        .args(["ci", "--no-audit", "--no-fund"])
+                        .current_dir(&web),
+                    "npm ci",
+                );
+            }
+            run(
+                Command::new("node")
+                    .arg(web.join("node_modules/vite/bin/vite.js"))
+                    .args(["build", "--logLevel", "warn"])
+                    .env("KAGURA_WEB_OUT", &out)
+                    .current_dir(&web),
+                "vite build",
+            );
+            None
+        }
+    };
+    write_asset_table(&out, missing.as_deref());
+}
+
+/// npm is a batch file on Windows, which `Command` does not find by the bare name.
+const NPM: &str = if cfg!(windows) { "npm.cmd" } else { "npm" };
+
+/// Why the page is not built this time, if it is not: KAGURA_SKIP_WEB, or no Node.js.
+fn why_not_build(web: &Path) -> Option<NotBuilt> {
+    if let Some(value) = std::env::var_os("KAGURA_SKIP_WEB")
+        && !matches!(value.to_str(), Some("" | "0" | "false" | "no"))
+    {
+        return Some(NotBuilt {
+            reason: format!("KAGURA_SKIP_WEB={} was set", value.to_string_lossy()),
+            fix: "build Kagura again without KAGURA_SKIP_WEB (with Node.js and npm installed)",
+        });
     }
-    write_asset_table(&out);
+    let mut missing = Vec::new();
+    if !runs("node") {
+        missing.push("`node`");
+    }
+    if !web.join("node_modules/.package-lock.json").exists() && !runs(NPM) {
+        missing.push("`npm`");
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    // Installing Node.js changes PATH or one of its directories: build the page then.
+    println!("cargo:rerun-if-env-changed=PATH");
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path).filter(|dir| dir.is_dir()) {
+            println!("cargo:rerun-if-changed={}", dir.display());
+        }
+    }
+    Some(NotBuilt {
+        reason: format!("{} not found on PATH", missing.join(" and ")),
+        fix: "install Node.js and npm (Debian/Ubuntu: `apt-get install nodejs npm`; Windows and \
+              macOS: nodejs.org) and build Kagura again",
+    })
+}
+
+/// Whether `program --version` runs.
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// The page served at `/obs` when the real one was not built: visible on OBS's transparent
+/// background, and saying what the build warning says.
+fn placeholder_page(reason: &str, fix: &str) -> String {
+    let reason = reason
+        .replace('`', "")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;");
+    let fix = fix.replace('`', "");
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Kagura: the OBS page was not built</title>
+<style>
+  body {{ margin: 0; background: transparent; }}
+  main {{
+    margin: 24px; padding: 16px 20px; max-width: 40em; border-radius: 6px;
+    font: 16px/1.5 system-ui, sans-serif; color: #fff; background: rgba(120, 20, 20, 0.85);
+  }}
+</style>
+</head>
+<body>
+<main id="kagura-page-not-built">
+<h1>Kagura: the OBS page was not built</h1>
+<p>This server was built without its avatar page: {reason}.</p>
+<p>To get it, {fix}. Everything else (VMC in, QUIC out, the status page at <a href="/" style="color:#fff">/</a>) works.</p>
+</main>
+</body>
+</html>
+"#
+    )
 }
 
 fn run(command: &mut Command, what: &str) {
@@ -64,8 +160,9 @@ fn run(command: &mut Command, what: &str) {
     );
 }
 
-/// Writes `web_assets.rs`: every built file as (URL path, bytes).
-fn write_asset_table(root: &Path) {
+/// Writes `web_assets.rs`: every built file as (URL path, bytes), and why the page is a
+/// placeholder (`WEB_PAGE_NOT_BUILT`), if it is.
+fn write_asset_table(root: &Path, missing: Option<&str>) {
     let mut files = Vec::new();
     collect(root, root, &mut files);
     files.sort();
@@ -77,6 +174,9 @@ fn write_asset_table(root: &Path) {
         ));
     }
     table.push_str("];\n");
+    table.push_str(&format!(
+        "pub const WEB_PAGE_NOT_BUILT: Option<&str> = {missing:?};\n"
+    ));
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("web_assets.rs");
     std::fs::write(out, table).unwrap();
 }

@@ -36,6 +36,12 @@ mod assets {
     include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 }
 
+/// Why `/obs` is a placeholder page, if it is: the build had no Node.js, or `KAGURA_SKIP_WEB`
+/// was set (server/build.rs).
+pub fn web_page_not_built() -> Option<&'static str> {
+    assets::WEB_PAGE_NOT_BUILT
+}
+
 /// Avatar files (VRM/GLB bytes) the server hands out.
 pub struct Avatars {
     /// Served for performers without their own, and at `/avatars/default.vrm`.

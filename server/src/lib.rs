@@ -96,6 +96,12 @@ impl Server {
             .await
             .with_context(|| format!("binding HTTP TCP port {http_bind}"))?;
         let http_addr = listener.local_addr()?;
+        if let Some(reason) = http::web_page_not_built() {
+            tracing::warn!(
+                "this kagura was built without its OBS page ({reason}): /obs serves a \
+                 placeholder; install Node.js and npm and build kagura again"
+            );
+        }
         let webrtc = Arc::new(webrtc::WebRtcEgress::new(
             config.bind,
             bus.clone(),

@@ -17,6 +17,7 @@ pub struct BrowserPage {
 impl BrowserPage {
     /// Opens `url`; `flags` are the script's options (`--break-webrtc`, `--pages N`, …).
     pub fn open(url: &str, screenshot: &Path, flags: &[&str]) -> BrowserPage {
+        crate::require_obs_page();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/obs_page.mjs");
         let mut child = Command::new("node")
             .arg(script)

@@ -20,6 +20,17 @@ use tokio::net::{TcpStream, UdpSocket};
 
 pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
+/// Fails the test at once, saying why, when the server was built without its OBS page (no
+/// Node.js at build time, or `KAGURA_SKIP_WEB=1`): `/obs` is then a placeholder.
+pub fn require_obs_page() {
+    if let Some(reason) = kagura_server::http::web_page_not_built() {
+        panic!(
+            "this test needs the OBS page, which was not built ({reason}): install Node.js and \
+             npm, unset KAGURA_SKIP_WEB and run the tests again"
+        );
+    }
+}
+
 /// A fresh data directory for one test server.
 pub fn temp_data_dir(tag: &str) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

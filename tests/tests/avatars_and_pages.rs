@@ -5,6 +5,7 @@ use kagura_tests::*;
 
 #[tokio::test]
 async fn bundled_avatar_pages_and_user_avatars_are_served() {
+    require_obs_page();
     let dir = temp_data_dir("avatar-file");
     std::fs::create_dir_all(&dir).unwrap();
     let own = dir.join("own.vrm");
