@@ -8,3 +8,4 @@ pub mod filter;
 pub mod merge;
 pub mod procedures;
 pub mod retarget;
+pub mod solve;

@@ -85,7 +85,7 @@ pub const FADE_TICK_US: u64 = 16_667;
 struct PartState {
     driver: Option<usize>,
     switched_at_us: u64,
-    /// When the cross-fade of the last switch ends (no later than `switched_at_us` when the
+    /// When the cross-fade of the last switch ends (`switched_at_us` when the
     /// switch did not fade).
     fade_until_us: u64,
 }
@@ -188,12 +188,12 @@ impl PoseMerger {
             if driver != state.driver {
                 state.driver = driver;
                 // Nothing shown yet for this part: appear at once rather than fade in from rest.
-                state.switched_at_us = if has_part(&self.shown, part) {
-                    now_us
+                state.switched_at_us = now_us;
+                state.fade_until_us = if has_part(&self.shown, part) {
+                    now_us + self.ease_us
                 } else {
-                    now_us.saturating_sub(self.ease_us)
+                    now_us
                 };
-                state.fade_until_us = state.switched_at_us + self.ease_us;
                 copy_part(&self.shown, &mut self.fade_from, part);
             }
         }
@@ -207,10 +207,10 @@ impl PoseMerger {
                 .and_then(|s| self.sources[s].as_ref())
                 .and_then(|s| s.latest.as_ref());
 
-            let elapsed = now_us.saturating_sub(state.switched_at_us);
-            let t = if self.ease_us == 0 {
+            let t = if now_us >= state.fade_until_us {
                 1.0
             } else {
+                let elapsed = now_us - state.switched_at_us;
                 (elapsed as f32 / self.ease_us as f32).min(1.0)
             };
             blend_part(&self.fade_from, target, t, part, &mut out);

@@ -236,10 +236,7 @@ impl Source for DemoSource {
         let pose = self.pending.take()?;
         Some(SourceEvent::Frame {
             stream: 0,
-            frame: SourceFrame {
-                arrival_us: pose.capture_us,
-                pose,
-            },
+            frame: SourceFrame::of_pose(pose.clone(), pose.capture_us),
         })
     }
 

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 
 use kagura_calibration::filter::FilterSettings;
 use kagura_calibration::merge::SourceRole;
+pub use kagura_calibration::solve::{NO_SENSORS, SensorOrientations};
 use kagura_protocol::PoseFrame;
 use serde::Serialize;
 
@@ -57,6 +58,20 @@ pub struct SourceFrame {
     pub pose: PoseFrame,
     /// When its last input arrived, µs on the server's monotonic clock.
     pub arrival_us: u64,
+    /// World orientations of sensors, by the bone each is strapped to (IMU suits, VMC
+    /// trackers), for the solve stage; [`NO_SENSORS`] for sources that send bones.
+    pub sensors: SensorOrientations,
+}
+
+impl SourceFrame {
+    /// A frame of bones only.
+    pub fn of_pose(pose: PoseFrame, arrival_us: u64) -> Self {
+        SourceFrame {
+            pose,
+            arrival_us,
+            sensors: NO_SENSORS,
+        }
+    }
 }
 
 /// What a source reports after input or a timeout.

@@ -54,6 +54,7 @@ pub fn test_config(tag: &str) -> Config {
             filter: false,
             parts: None,
             priority: 0,
+            trackers: Default::default(),
         }],
         ..Config::default()
     }

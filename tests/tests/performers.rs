@@ -55,14 +55,9 @@ async fn subscribers_hear_of_performers_that_come_and_go_and_get_their_frames() 
     let now = kagura_server::clock::now_us();
     let mut pose = test_pose(7);
     pose.capture_us = now;
-    server.engine.submit(
-        &mut route,
-        SourceFrame {
-            pose,
-            arrival_us: now,
-        },
-        now,
-    );
+    server
+        .engine
+        .submit(&mut route, SourceFrame::of_pose(pose, now), now);
     let frame = timeout(DEADLINE, everyone.next_frame())
         .await
         .expect("the new performer's frame")

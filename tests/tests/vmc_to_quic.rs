@@ -102,6 +102,7 @@ async fn bad_packets_are_counted_and_the_good_stream_keeps_flowing() {
         filter: false,
         parts: None,
         priority: 0,
+        trackers: Default::default(),
     });
     let server = start_server(config).await.unwrap();
     let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
@@ -318,5 +319,58 @@ async fn subscribing_to_an_unknown_performer_is_refused_with_a_reason() {
         kagura_client::Subscriber::connect(addr, wrong, Subscription::All, "t")
             .await
             .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vmc_trackers_assigned_to_bones_are_solved_into_the_pose() {
+    use kagura_capture::vmc::unity::{rotation_from_unity, rotation_to_unity};
+    let mut config = test_config("trackers");
+    config.vmc[0]
+        .trackers
+        .insert("LHR-SHIN".into(), HumanoidBone::LeftLowerLeg);
+    let server = start_server(config).await.unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    // The shin's tracker, in world space (glTF), sent in Unity space like any VMC sender.
+    let shin_world = glam::Quat::from_rotation_x(0.9) * glam::Quat::from_rotation_y(0.3);
+    let q = rotation_to_unity(shin_world);
+    let tracker = rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: "/VMC/Ext/Tra/Pos".into(),
+        args: std::iter::once(rosc::OscType::String("LHR-SHIN".into()))
+            .chain([0.1, 0.5, 0.0, q.x, q.y, q.z, q.w].map(rosc::OscType::Float))
+            .collect(),
+    }))
+    .unwrap();
+    assert!(rotation_error_degrees(rotation_from_unity(q), shin_world) < 1e-3);
+    let sent = test_pose(5);
+    let frame = timeout(DEADLINE, async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tick.tick().await;
+            let mut datagrams = encode_vmc_frame(&sent, 0.0);
+            // Before the root bundle, as the VMC app sends devices.
+            datagrams.insert(datagrams.len() - 1, tracker.clone());
+            for d in &datagrams {
+                sender.send_raw(d).await.unwrap();
+            }
+            if let Ok(Ok(frame)) =
+                tokio::time::timeout(Duration::from_millis(50), subscriber.next_frame()).await
+            {
+                return frame;
+            }
+        }
+    })
+    .await
+    .expect("a frame");
+    let thigh_world =
+        sent.bone(HumanoidBone::Hips).unwrap() * sent.bone(HumanoidBone::LeftUpperLeg).unwrap();
+    let want = thigh_world.inverse() * shin_world;
+    let got = frame.bone(HumanoidBone::LeftLowerLeg).unwrap();
+    assert!(
+        rotation_error_degrees(got, want) < 0.05,
+        "the shin's local rotation puts it where its tracker is"
     );
 }

@@ -24,6 +24,9 @@ pub const ANKLE_HEIGHT_M: f32 = 0.08;
 pub struct PerformerCalibration {
     /// Per-bone corrections from a pose capture: each local rotation `L` becomes `L · M`.
     pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
+    /// How each world-space sensor (an IMU, a VMC tracker) sits on its bone, from a pose
+    /// capture: the bone's world orientation is `sensor · M` (see `crate::solve`).
+    pub sensor_mountings: BTreeMap<HumanoidBone, Quat>,
     /// Heading correction about +Y, radians, applied to the whole body (hips and root).
     pub yaw_rad: f32,
     /// The performer's standing height, metres: gives the standing hips height (×0.53).
@@ -121,6 +124,8 @@ pub struct CalibrationCapture {
     /// Hips heights seen during a pose capture (sum, count).
     hips_heights: (f64, u32),
     pose: Option<MountingCapture>,
+    /// World-space sensors during a pose capture.
+    sensors: Option<MountingCapture>,
     face: Option<FaceCapture>,
     headings: Vec<Quat>,
     frames: usize,
@@ -146,6 +151,11 @@ impl CalibrationCapture {
             CalibrationKind::APose => Some(MountingCapture::of_locals(ReferencePose::APose)),
             _ => None,
         };
+        let sensors = match kind {
+            CalibrationKind::TPose => Some(MountingCapture::new(ReferencePose::TPose)),
+            CalibrationKind::APose => Some(MountingCapture::new(ReferencePose::APose)),
+            _ => None,
+        };
         let face = match kind {
             CalibrationKind::FaceNeutral => Some(FaceCapture::new(FaceCaptureKind::Neutral)),
             CalibrationKind::FaceRange => Some(FaceCapture::new(FaceCaptureKind::Range)),
@@ -155,6 +165,7 @@ impl CalibrationCapture {
             kind,
             hips_heights: (0.0, 0),
             pose,
+            sensors,
             face,
             headings: Vec::new(),
             frames: 0,
@@ -163,6 +174,17 @@ impl CalibrationCapture {
 
     pub fn kind(&self) -> CalibrationKind {
         self.kind
+    }
+
+    /// Feeds the world orientations of a source's sensors, by bone, taken with a raw frame.
+    pub fn add_sensors(&mut self, sensors: &crate::solve::SensorOrientations) {
+        if let Some(capture) = &mut self.sensors {
+            for bone in HumanoidBone::ALL {
+                if let Some(q) = sensors[bone.index()] {
+                    capture.add(bone, q);
+                }
+            }
+        }
     }
 
     /// Feeds one raw (uncalibrated) frame.
@@ -217,10 +239,16 @@ impl CalibrationCapture {
                     .as_ref()
                     .map(MountingCapture::finish)
                     .unwrap_or_default();
-                if offsets.is_empty() {
+                let mountings = self
+                    .sensors
+                    .as_ref()
+                    .map(MountingCapture::finish)
+                    .unwrap_or_default();
+                if offsets.is_empty() && mountings.is_empty() {
                     return Err(CalibrationError::NothingToMeasure);
                 }
                 out.pose_offsets = offsets;
+                out.sensor_mountings = mountings;
                 // The pose capture also squares the performer to +Z.
                 out.yaw_rad = 0.0;
                 let (sum, n) = self.hips_heights;

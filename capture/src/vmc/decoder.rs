@@ -1,6 +1,9 @@
 //! [`VmcDecoder`]: one performer's VMC stream in, whole [`PoseFrame`]s out.
 
+use std::collections::BTreeMap;
+
 use glam::Vec3;
+use kagura_calibration::solve::{NO_SENSORS, SensorOrientations};
 use kagura_protocol::{
     CheckedRotation, Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform,
     check_rotation,
@@ -80,13 +83,33 @@ pub struct VmcDecoder {
     /// The sender's `T` within the current cycle, seconds.
     cycle_time_s: Option<f32>,
     messages: Vec<OscMessage>,
+    /// Which bone each tracked device drives, by serial (`/VMC/Ext/{Hmd,Con,Tra}/Pos`).
+    trackers: BTreeMap<String, HumanoidBone>,
+    /// The assigned devices' latest world orientations (internal convention), by bone.
+    sensors: SensorOrientations,
     stats: VmcStats,
     status: VmcSenderStatus,
 }
 
 impl VmcDecoder {
+    /// A decoder whose tracked devices (by serial) drive these bones: their world orientations
+    /// go to the solve stage with each frame ([`VmcDecoder::sensors`]).
+    pub fn with_trackers(performer: PerformerId, trackers: BTreeMap<String, HumanoidBone>) -> Self {
+        VmcDecoder {
+            trackers,
+            ..VmcDecoder::new(performer)
+        }
+    }
+
+    /// The assigned trackers' latest world orientations, by bone, as of the last frame.
+    pub fn sensors(&self) -> &SensorOrientations {
+        &self.sensors
+    }
+
     pub fn new(performer: PerformerId) -> Self {
         VmcDecoder {
+            trackers: BTreeMap::new(),
+            sensors: NO_SENSORS,
             state: PoseFrame::new(performer),
             pending_blend: [None; Expression::COUNT],
             framer: CycleFramer::default(),
@@ -211,6 +234,17 @@ impl VmcDecoder {
                     self.stats.invalid_values += 1;
                 }
             }
+            VmcMessage::Device {
+                local: false,
+                serial,
+                rotation,
+                ..
+            } if self.trackers.contains_key(serial) => {
+                let bone = self.trackers[serial];
+                if let Some(rotation) = self.checked_rotation(rotation) {
+                    self.sensors[bone.index()] = Some(rotation_from_unity(rotation));
+                }
+            }
             VmcMessage::Device { .. } | VmcMessage::Other => self.stats.ignored_messages += 1,
         }
     }
@@ -294,7 +328,12 @@ fn describe(message: &VmcMessage, shape: &mut DatagramShape, key: &mut Fnv) {
             key.add(b"T");
         }
         VmcMessage::Ok { .. } => key.add(b"O"),
-        VmcMessage::Device { .. } | VmcMessage::Other => {}
+        VmcMessage::Device { serial, .. } => {
+            // Which devices a sender tracks is part of its cycle's shape, not their number.
+            key.add(b"D");
+            key.add(serial.as_bytes());
+        }
+        VmcMessage::Other => {}
     }
 }
 

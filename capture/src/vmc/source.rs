@@ -4,7 +4,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use kagura_calibration::filter::{FilterSettings, OneEuroParams};
 use kagura_calibration::merge::{BodyPart, SourceRole};
-use kagura_protocol::PerformerId;
+use std::collections::BTreeMap;
+
+use kagura_protocol::{HumanoidBone, PerformerId};
 use serde::Deserialize;
 
 use super::decoder::VmcDecoder;
@@ -45,6 +47,11 @@ pub struct VmcConfig {
     /// Higher wins where sources' parts overlap.
     #[serde(default)]
     pub priority: i32,
+    /// Tracked devices that drive bones, by serial: `trackers = { "LHR-1A2B3C" = "leftFoot" }`.
+    /// Their world orientations (`/VMC/Ext/Tra/Pos`, `Con`, `Hmd`) are solved into the bones'
+    /// local rotations, with per-tracker mounting from a T/A-pose calibration.
+    #[serde(default)]
+    pub trackers: BTreeMap<String, HumanoidBone>,
 }
 
 fn yes() -> bool {
@@ -75,6 +82,7 @@ impl VmcConfig {
             filter: true,
             parts: None,
             priority: 0,
+            trackers: BTreeMap::new(),
         }
     }
 }
@@ -216,7 +224,7 @@ impl VmcSource {
                 .into_iter()
                 .map(|sender| Stream {
                     sender,
-                    decoder: VmcDecoder::new(PerformerId(0)),
+                    decoder: VmcDecoder::with_trackers(PerformerId(0), config.trackers.clone()),
                     last_sender: None,
                 })
                 .collect(),
@@ -258,12 +266,14 @@ impl Source for VmcSource {
             .decoder
             .handle_datagram(bytes, now_us, &mut self.frames);
         // Events are queued in arrival order and drained by `poll_event` (front first).
+        let sensors = *stream.decoder.sensors();
         self.events
             .extend(self.frames.drain(..).map(|pose| SourceEvent::Frame {
                 stream: index,
                 frame: SourceFrame {
                     pose,
                     arrival_us: now_us,
+                    sensors,
                 },
             }));
     }

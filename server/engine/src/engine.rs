@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use kagura_calibration::filter::PoseFilter;
 use kagura_calibration::merge::PoseMerger;
 use kagura_calibration::procedures::{CalibrationCapture, CalibrationKind, PerformerCalibration};
+use kagura_calibration::solve::solve_sensors;
 use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_protocol::PerformerId;
 
@@ -115,7 +116,8 @@ impl Performer {
 }
 
 /// One source stream's way into its performer, owned by the source's shell: the per-source
-/// chain (mounting, then this stream's own filter state) and its merge slot. Dropping it
+/// chain (sensors solved to bones, mounting, then this stream's own filter state) and its merge
+/// slot. Dropping it
 /// removes the stream from the performer, whose parts then move on as if it had gone silent.
 pub struct StreamRoute {
     performer: Arc<Performer>,
@@ -261,13 +263,16 @@ impl Engine {
         let SourceFrame {
             mut pose,
             arrival_us,
+            sensors,
         } = frame;
         pose.performer = route.performer.id;
         let performer = route.performer.clone();
         let mut state = lock(&performer.state);
         if let Some(capture) = &mut state.capture {
             capture.add(&pose);
+            capture.add_sensors(&sensors);
         }
+        solve_sensors(&sensors, &state.calibration.sensor_mountings, &mut pose);
         if let Some(hips) = pose.hips_position
             && state.observed_hips.len() < OBSERVED_HIPS_SAMPLES
             && (0.2..=3.0).contains(&hips.y)

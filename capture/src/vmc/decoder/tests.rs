@@ -283,3 +283,38 @@ proptest! {
         prop_assert!(frames.iter().all(|f| f.bones().all(|(_, q)| q.is_normalized())));
     }
 }
+
+#[test]
+fn assigned_trackers_give_world_orientations_by_bone() {
+    let mut trackers = std::collections::BTreeMap::new();
+    trackers.insert("LHR-1".to_string(), HumanoidBone::LeftFoot);
+    let mut decoder = VmcDecoder::with_trackers(PerformerId(0), trackers);
+    let unity = Quat::from_rotation_x(0.3) * Quat::from_rotation_y(0.2);
+    let tracker = |serial: &str| {
+        let mut args = vec![OscType::String(serial.into())];
+        args.extend([0.0, 0.1, 0.0, unity.x, unity.y, unity.z, unity.w].map(OscType::Float));
+        OscMessage {
+            addr: "/VMC/Ext/Tra/Pos".into(),
+            args,
+        }
+    };
+    let mut frames = Vec::new();
+    for t in 0..3 {
+        let d = datagram(vec![
+            bone_message("Hips", [0.0, 0.0, 0.0, 1.0]),
+            tracker("LHR-1"),
+            tracker("unassigned"),
+        ]);
+        decoder.handle_datagram(&d, t, &mut frames);
+    }
+    assert_eq!(frames.len(), 2);
+    let foot = decoder.sensors()[HumanoidBone::LeftFoot.index()].unwrap();
+    let want = crate::vmc::unity::rotation_from_unity(unity);
+    assert!(rotation_error_degrees(foot, want) < 1e-3);
+    assert_eq!(decoder.sensors().iter().flatten().count(), 1);
+    assert_eq!(
+        decoder.stats().ignored_messages,
+        3,
+        "the unassigned tracker"
+    );
+}

@@ -58,10 +58,7 @@ fn head(yaw: f32, t: u64) -> SourceFrame {
     pose.capture_us = t;
     pose.set_bone(HumanoidBone::Head, Quat::from_rotation_y(yaw));
     pose.set_bone(HumanoidBone::LeftUpperArm, Quat::from_rotation_z(yaw));
-    SourceFrame {
-        pose,
-        arrival_us: t,
-    }
+    SourceFrame::of_pose(pose, t)
 }
 
 fn yaw(f: &PoseFrame) -> f32 {
@@ -205,4 +202,39 @@ fn performer_ids_come_from_names_not_order_and_performers_come_and_go() {
     // Its source may still be running: frames go nowhere, nothing breaks.
     one.submit(&mut route, head(0.1, 1), 1);
     drop(route);
+}
+
+#[test]
+fn sensors_are_solved_to_bones_with_mountings_from_a_t_pose() {
+    use kagura_calibration::procedures::CalibrationKind;
+    let engine = engine();
+    let mut route = engine.attach_stream(&spec("p", &BodyPart::ALL, false), "raw");
+    let out = record(&engine, "p");
+    let shin = HumanoidBone::LeftLowerLeg;
+    // The tracker is strapped on turned 70° about its bone's axis.
+    let strap = Quat::from_rotation_y(1.2);
+    let sensed = |bone_world: Quat, t: u64| {
+        let mut frame = SourceFrame::of_pose(PoseFrame::new(PerformerId(0)), t);
+        frame.sensors[shin.index()] = Some(bone_world * strap.inverse());
+        frame
+    };
+    // T-pose capture: the shin's world orientation is the identity while it runs.
+    let performer = route.performer().clone();
+    assert!(performer.begin_calibration());
+    performer.start_capture(CalibrationKind::TPose);
+    for i in 0..10 {
+        engine.submit(&mut route, sensed(Quat::IDENTITY, 1_000 + i), 1_000 + i);
+    }
+    let capture = performer.end_calibration().expect("a capture ran");
+    let calibration = capture.finish(&performer.calibration()).unwrap();
+    engine.set_calibration(&performer, calibration);
+
+    let knee_bent = Quat::from_rotation_x(0.8);
+    engine.submit(&mut route, sensed(knee_bent, 2_000), 2_000);
+    let shown = lock(&out.0).last().unwrap().bone(shin).unwrap();
+    let error = kagura_protocol::rotation_error_degrees(shown, knee_bent);
+    assert!(
+        error < 0.02,
+        "the shin turns as the tracker says, strap removed: {error}°"
+    );
 }
