@@ -27,6 +27,15 @@ impl OneEuroParams {
         }
     }
 
+    /// The same parameters with the speed estimate's cutoff at `hz` (default 1 Hz). Higher: the
+    /// cutoff rises sooner when a fast movement starts, and noise moves it more at rest.
+    pub const fn with_derivative_cutoff(self, hz: f32) -> Self {
+        OneEuroParams {
+            derivative_cutoff_hz: hz,
+            ..self
+        }
+    }
+
     /// Whether the parameters are usable (finite, positive cutoffs, non-negative beta).
     pub fn is_valid(&self) -> bool {
         self.min_cutoff_hz.is_finite()
