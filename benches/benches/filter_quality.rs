@@ -42,12 +42,12 @@ use std::f32::consts::TAU;
 use std::path::{Path, PathBuf};
 
 use glam::{Quat, Vec3};
-use kagura_calibration::filter::{BoneGroup, FilterSettings, MAX_PREDICT_US, PoseFilter};
-use kagura_calibration::retarget::bvh::parse_bvh;
-use kagura_calibration::retarget::{Axes, Retargeter, TargetBody};
 use kagura_capture::SourceKindSpec;
+use kagura_capture::bvh::parser::parse_bvh;
 use kagura_capture::vmc::VmcConfig;
+use kagura_filter::{BoneGroup, FilterSettings, MAX_PREDICT_US, PoseFilter};
 use kagura_protocol::{HumanoidBone, PerformerId, PoseFrame};
+use kagura_skeleton::{Axes, Retargeter, TargetBody};
 
 const RATE_HZ: f32 = 60.0;
 /// The real clip's file name.

@@ -4,12 +4,12 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::{Quat, Vec3};
 use kagura_benches::bench_pose;
-use kagura_calibration::filter::PoseFilter;
-use kagura_calibration::retarget::{Retargeter, SourceSkeleton, TargetBody};
 use kagura_capture::SourceKindSpec;
 use kagura_capture::vmc::VmcConfig;
 use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
+use kagura_filter::PoseFilter;
 use kagura_protocol::{PerformerId, PoseFrame, wire};
+use kagura_skeleton::{Retargeter, SourceSkeleton, TargetBody};
 use std::hint::black_box;
 
 fn per_frame_cost(c: &mut Criterion) {

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kagura_benches::{Latencies, bench_pose};
-use kagura_calibration::merge::{BodyPart, SourceRole};
 use kagura_capture::vmc::{VmcConfig, VmcSource, encode_vmc_frame};
 use kagura_capture::{Source, SourceEvent, SourceInput, SourceKindSpec, StreamSpec};
 use kagura_engine::{Engine, FilterControl, FrameSink, MergeTiming, PoseBus, PublishedFrame};
+use kagura_merge::{BodyPart, SourceRole};
 use kagura_protocol::PerformerId;
 
 /// Frames per source (at 120 Hz: 10 s of a show).

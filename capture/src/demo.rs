@@ -7,8 +7,8 @@
 use std::f32::consts::{PI, TAU};
 
 use glam::{EulerRot, Quat, Vec3};
-use kagura_calibration::filter::FilterSettings;
-use kagura_calibration::merge::SourceRole;
+use kagura_filter::FilterSettings;
+use kagura_merge::SourceRole;
 use kagura_protocol::{Expression, HumanoidBone, PerformerId, PoseFrame};
 use serde::Deserialize;
 

@@ -2,7 +2,7 @@
 //! one. Adding a kind is one module with a config type implementing [`SourceKindSpec`] and one
 //! line in [`source_kinds!`] below.
 
-use kagura_calibration::filter::FilterSettings;
+use kagura_filter::FilterSettings;
 use serde::Deserialize;
 
 use crate::source::{BuildEnv, Source, SourceIo, SourceKindSpec};

@@ -13,10 +13,10 @@
 
 use std::net::SocketAddr;
 
-use kagura_calibration::filter::FilterSettings;
-use kagura_calibration::merge::SourceRole;
-pub use kagura_calibration::solve::{NO_SENSORS, SensorOrientations};
+use kagura_filter::FilterSettings;
+use kagura_merge::SourceRole;
 use kagura_protocol::PoseFrame;
+pub use kagura_skeleton::solve::{NO_SENSORS, SensorOrientations};
 use serde::Serialize;
 
 /// What a source is fed by its shell.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use kagura_calibration::procedures::{CalibrationCapture, CalibrationKind, PerformerCalibration};
+use kagura_calibration::{CalibrationCapture, CalibrationKind, PerformerCalibration};
 use kagura_engine::{Engine, Performer};
 
 /// Longest countdown or capture accepted, seconds.

@@ -190,7 +190,7 @@ async fn calibration(State(state): State<AppState>, Path(name): Path<String>) ->
 #[derive(Deserialize)]
 struct CalibrateRequest {
     #[serde(flatten)]
-    kind: kagura_calibration::procedures::CalibrationKind,
+    kind: kagura_calibration::CalibrationKind,
     /// Seconds to get into pose (default 3 for captures).
     countdown_s: Option<f32>,
     /// Seconds to hold it (default 1).

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use glam::Quat;
-use kagura_calibration::merge::BodyPart;
+use kagura_merge::BodyPart;
 use kagura_protocol::control::Subscription;
 use kagura_protocol::{Expression, HumanoidBone, PoseFrame, rotation_error_degrees};
 use kagura_server::clock::now_us;

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use kagura_calibration::merge::{BodyPart, SourceRole};
 use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_client::SubscriberEvent;
+use kagura_merge::{BodyPart, SourceRole};
 use kagura_protocol::control::{ServerInfo, Subscription};
 use kagura_tests::*;
 use tokio::time::timeout;

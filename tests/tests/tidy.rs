@@ -2,8 +2,9 @@
 //! rust-analyzer's `xtask/src/tidy.rs`: plain text and `cargo metadata`, no Rust parser. Run
 //! alone: `cargo test -p kagura-tests --test tidy` (under a second once built).
 //!
-//! - The core crates (`kagura-protocol`, `kagura-capture`, `kagura-calibration`,
-//!   `kagura-engine`) depend, transitively through normal dependencies, on none of tokio, quinn,
+//! - The core crates (`kagura-protocol`, `kagura-capture`, the pose-processing crates under
+//!   `calibration/` — `kagura-skeleton`, `kagura-filter`, `kagura-merge`, `kagura-calibration` —
+//!   and `kagura-engine`) depend, transitively through normal dependencies, on none of tokio, quinn,
 //!   webrtc, axum, rustls, socket2, mio (nor their `-*` crates); the protocol not on serde_json.
 //!   The graph is `cargo metadata`'s: every target platform, features as the workspace unifies
 //!   them (stricter than each crate alone). It reads the manifests of crates this host does not
@@ -33,6 +34,9 @@ use serde_json::Value;
 const CORE: &[&str] = &[
     "kagura-protocol",
     "kagura-capture",
+    "kagura-skeleton",
+    "kagura-filter",
+    "kagura-merge",
     "kagura-calibration",
     "kagura-engine",
 ];

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use glam::Vec3;
-use kagura_calibration::solve::{NO_SENSORS, SensorOrientations};
 use kagura_protocol::{
     CheckedRotation, Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform,
     check_rotation,
 };
+use kagura_skeleton::solve::{NO_SENSORS, SensorOrientations};
 use rosc::{OscMessage, OscPacket, decoder::decode_udp};
 use serde::Serialize;
 

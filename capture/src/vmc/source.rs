@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use kagura_calibration::filter::{FilterSettings, OneEuroParams};
-use kagura_calibration::merge::{BodyPart, SourceRole};
+use kagura_filter::{FilterSettings, OneEuroParams};
+use kagura_merge::{BodyPart, SourceRole};
 use std::collections::BTreeMap;
 
 use kagura_protocol::{HumanoidBone, PerformerId};
@@ -335,7 +335,7 @@ impl Source for VmcSource {
 mod tests {
     use super::*;
     use glam::{Quat, Vec3};
-    use kagura_calibration::filter::PoseFilter;
+    use kagura_filter::PoseFilter;
     use kagura_protocol::{HumanoidBone, PoseFrame, rotation_error_degrees};
 
     /// What the preset was tuned for (see `filter_preset` and the `filter_quality` benchmark),

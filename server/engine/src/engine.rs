@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use kagura_calibration::filter::PoseFilter;
-use kagura_calibration::merge::PoseMerger;
-use kagura_calibration::procedures::{CalibrationCapture, CalibrationKind, PerformerCalibration};
-use kagura_calibration::solve::solve_sensors;
+use kagura_calibration::{CalibrationCapture, CalibrationKind, PerformerCalibration};
 use kagura_capture::{SourceFrame, StreamSpec};
+use kagura_filter::PoseFilter;
+use kagura_merge::PoseMerger;
 use kagura_protocol::PerformerId;
+use kagura_skeleton::solve::solve_sensors;
 
 use crate::bus::{PerformerSlot, PoseBus};
 use crate::filters::FilterControl;

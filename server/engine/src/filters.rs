@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use anyhow::{Context, bail};
-use kagura_calibration::filter::FilterSettings;
+use kagura_filter::FilterSettings;
 use serde_json::Value;
 
 /// Live filter settings by kind name, read by every source stream for every frame.
@@ -91,7 +91,7 @@ fn merge(target: &mut Value, patch: &Value) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kagura_calibration::filter::OneEuroParams;
+    use kagura_filter::OneEuroParams;
     use serde_json::json;
 
     fn presets() -> Vec<(&'static str, FilterSettings)> {

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use glam::Quat;
-use kagura_calibration::filter::{FilterSettings, OneEuroParams};
-use kagura_calibration::merge::{BodyPart, SourceRole};
 use kagura_capture::{SourceFrame, StreamSpec};
+use kagura_filter::{FilterSettings, OneEuroParams};
+use kagura_merge::{BodyPart, SourceRole};
 use kagura_protocol::{HumanoidBone, PerformerId, PoseFrame, wire};
 
 use super::*;
@@ -206,7 +206,7 @@ fn performer_ids_come_from_names_not_order_and_performers_come_and_go() {
 
 #[test]
 fn sensors_are_solved_to_bones_with_mountings_from_a_t_pose() {
-    use kagura_calibration::procedures::CalibrationKind;
+    use kagura_calibration::CalibrationKind;
     let engine = engine();
     let mut route = engine.attach_stream(&spec("p", &BodyPart::ALL, false), "raw");
     let out = record(&engine, "p");

@@ -25,7 +25,7 @@ pub struct PerformerCalibration {
     /// Per-bone corrections from a pose capture: each local rotation `L` becomes `L · M`.
     pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
     /// How each world-space sensor (an IMU, a VMC tracker) sits on its bone, from a pose
-    /// capture: the bone's world orientation is `sensor · M` (see `crate::solve`).
+    /// capture: the bone's world orientation is `sensor · M` (see `kagura_skeleton::solve`).
     pub sensor_mountings: BTreeMap<HumanoidBone, Quat>,
     /// Heading correction about +Y, radians, applied to the whole body (hips and root).
     pub yaw_rad: f32,
@@ -177,7 +177,7 @@ impl CalibrationCapture {
     }
 
     /// Feeds the world orientations of a source's sensors, by bone, taken with a raw frame.
-    pub fn add_sensors(&mut self, sensors: &crate::solve::SensorOrientations) {
+    pub fn add_sensors(&mut self, sensors: &kagura_skeleton::solve::SensorOrientations) {
         if let Some(capture) = &mut self.sensors {
             for bone in HumanoidBone::ALL {
                 if let Some(q) = sensors[bone.index()] {

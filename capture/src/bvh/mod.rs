@@ -7,13 +7,15 @@
 //! Convention: BVH is right-handed, +Y up, in the file's units (centimetres assumed); the
 //! conversion is `Axes::BVH_CENTIMETRES`, applied by the parser.
 
+pub mod parser;
+
 use std::path::PathBuf;
 
-use kagura_calibration::filter::FilterSettings;
-use kagura_calibration::merge::{BodyPart, SourceRole};
-use kagura_calibration::retarget::bvh::{Bvh, BvhFrame, parse_bvh};
-use kagura_calibration::retarget::{Axes, Retargeter, TargetBody};
+use kagura_filter::FilterSettings;
+use kagura_merge::{BodyPart, SourceRole};
 use kagura_protocol::{PerformerId, PoseFrame};
+use kagura_skeleton::{Axes, Retargeter, TargetBody};
+use parser::{Bvh, BvhFrame, parse_bvh};
 use serde::Deserialize;
 
 use crate::source::{

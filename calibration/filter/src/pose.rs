@@ -72,7 +72,7 @@ impl PoseFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::OneEuroParams;
+    use crate::OneEuroParams;
     use glam::Quat;
     use kagura_protocol::PerformerId;
 

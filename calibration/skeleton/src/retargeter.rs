@@ -242,8 +242,8 @@ fn is_descendant(skeleton: &SourceSkeleton, mut joint: usize, ancestor: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retarget::SourceJoint;
-    use crate::retarget::axes::Axes;
+    use crate::SourceJoint;
+    use crate::axes::Axes;
     use kagura_protocol::{PerformerId, rotation_error_degrees};
 
     /// VMC's skeleton retargets to exactly the VMC decoder's conversion (round trip through

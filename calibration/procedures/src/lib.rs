@@ -1,5 +1,9 @@
 //! Calibration procedures, by what the performer does: hold a reference pose (mounting / pose
-//! offsets), face forward (yaw), give their height (proportions), rest or stretch their face.
+//! offsets), face forward (yaw), give their height (proportions), rest or stretch their face;
+//! and [`PerformerCalibration`], what they measure, applied per source (mounting) and per
+//! performer (heading, face), serializable.
+//!
+//! Architecture invariant: no sockets, tasks, clocks or files: captures are fed frames.
 
 mod average;
 mod face;

@@ -10,8 +10,7 @@
 use glam::{Quat, Vec3};
 use kagura_protocol::HumanoidBone;
 
-use super::axes::Axes;
-use super::skeleton::{SourceJoint, SourceSkeleton};
+use kagura_skeleton::{Axes, SourceJoint, SourceSkeleton};
 
 /// Most joints accepted (the largest common rigs have ~70).
 pub const MAX_JOINTS: usize = 512;

@@ -5,7 +5,7 @@ use kagura_protocol::{HumanoidBone, PerformerId, PoseFrame, rotation_error_degre
 use proptest::prelude::*;
 
 use super::*;
-use crate::retarget::{DuplicateJoint, Retargeter, TargetBody};
+use kagura_skeleton::{DuplicateJoint, Retargeter, TargetBody};
 
 /// A generic-naming BVH whose rest pose is an A-pose: arms 45° down, hands continuing them.
 /// Shared with the end-to-end playback test; its two motion frames are rest and the left arm

@@ -12,7 +12,7 @@ use glam::{Quat, Vec3};
 use kagura_protocol::{Expression, HumanoidBone, PerformerId, PoseFrame, RootTransform};
 use serde::{Deserialize, Serialize};
 
-use crate::filter::BoneGroup;
+use kagura_filter::BoneGroup;
 
 /// A part of the body that one source can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
