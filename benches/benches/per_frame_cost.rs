@@ -89,5 +89,48 @@ fn retarget_and_filter(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, per_frame_cost, retarget_and_filter);
+/// One source's frame through the engine, unfiltered: merge, calibration, wire encoding,
+/// offered to one subscriber — what every live frame costs beyond its decode.
+fn engine_submit(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use kagura_capture::{SourceFrame, StreamSpec};
+    use kagura_engine::{Engine, FilterControl, FrameSink, MergeTiming, PoseBus, PublishedFrame};
+    use kagura_merge::SourceRole;
+
+    struct Discard;
+    impl FrameSink for Discard {
+        fn offer(&self, frame: &PublishedFrame) -> bool {
+            black_box(frame.wire.len());
+            true
+        }
+    }
+    let engine = Engine::new(
+        Arc::new(PoseBus::new()),
+        Arc::new(FilterControl::new(Vec::new(), false)),
+        MergeTiming {
+            hold_us: 300_000,
+            ease_us: 500_000,
+        },
+    );
+    let spec = StreamSpec {
+        performer: "p".into(),
+        role: SourceRole::everything(),
+        filtered: false,
+        key: "bench".into(),
+        hips_height_m: None,
+    };
+    let mut route = engine.attach_stream(&spec, "vmc");
+    engine.bus().attach(route.performer().id, Arc::new(Discard));
+    let pose = bench_pose(PerformerId(0), 100);
+    let mut t = 1_000_000u64;
+    c.bench_function("engine_submit_one_source (unfiltered, full frame)", |b| {
+        b.iter(|| {
+            t += 8_333;
+            engine.submit(&mut route, SourceFrame::of_pose(pose.clone(), t), t);
+        })
+    });
+}
+
+criterion_group!(benches, per_frame_cost, retarget_and_filter, engine_submit);
 criterion_main!(benches);

@@ -273,6 +273,8 @@ fn blend_part(
         let to = target.and_then(|f| f.bone(bone));
         match (start.bone(bone), to) {
             (None, None) => {}
+            // Settled (the common case, every frame of a live source): the target as it is.
+            (_, Some(to)) if t >= 1.0 => out.set_bone(bone, to),
             (from, to) => {
                 let (from, to) = (from.unwrap_or(Quat::IDENTITY), to.unwrap_or(Quat::IDENTITY));
                 out.set_bone(bone, from.slerp(to, t).normalize());

@@ -1,6 +1,7 @@
 //! [`Engine`]: performers, the routes of source streams into them, and the timer.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kagura_calibration::{CalibrationCapture, CalibrationKind, PerformerCalibration};
@@ -146,6 +147,11 @@ pub struct Engine {
     bus: Arc<PoseBus>,
     filters: Arc<FilterControl>,
     timing: MergeTiming,
+    /// The deadline [`Engine::poll_timeout`] last gave (µs; `u64::MAX`: none), so that a frame
+    /// that makes an earlier one can wake the timer.
+    timer_due: AtomicU64,
+    /// Called when a deadline earlier than `timer_due` appears.
+    wake_timer: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     /// By id; the bus keeps the order performers were added in.
     performers: RwLock<BTreeMap<PerformerId, Arc<Performer>>>,
 }
@@ -156,7 +162,28 @@ impl Engine {
             bus,
             filters,
             timing,
+            timer_due: AtomicU64::new(u64::MAX),
+            wake_timer: Mutex::new(None),
             performers: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Registers what wakes the timer's shell when a frame makes a deadline earlier than the
+    /// one [`Engine::poll_timeout`] last gave (the shell then polls again). Without it, the
+    /// shell must poll after every frame.
+    pub fn on_earlier_deadline(&self, wake: impl Fn() + Send + Sync + 'static) {
+        *lock(&self.wake_timer) = Some(Box::new(wake));
+    }
+
+    /// Tells the timer's shell of `performer`'s next deadline if it is the earliest.
+    fn note_deadline(&self, state: &PerformerState) {
+        if let Some(due) = state.merger.next_change_us()
+            && due < self.timer_due.load(Ordering::Acquire)
+        {
+            self.timer_due.store(due, Ordering::Release);
+            if let Some(wake) = &*lock(&self.wake_timer) {
+                wake();
+            }
         }
     }
 
@@ -288,17 +315,22 @@ impl Engine {
         }
         state.merger.update(route.merge_slot, pose, arrival_us);
         performer.compose_and_publish(&mut state, now_us);
+        self.note_deadline(&state);
     }
 
     /// When [`Engine::handle_timeout`] is next due, µs: a hold running out or a cross-fade
     /// stepping, for any performer. `None`: not until a frame arrives.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.performers
+        let due = self
+            .performers
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .filter_map(|p| lock(&p.state).merger.next_change_us())
-            .min()
+            .min();
+        self.timer_due
+            .store(due.unwrap_or(u64::MAX), Ordering::Release);
+        due
     }
 
     /// Recomposes and publishes every performer whose pose changes by `now_us` without a frame
@@ -316,6 +348,7 @@ impl Engine {
             if state.merger.next_change_us().is_some_and(|t| t <= now_us) {
                 performer.compose_and_publish(&mut state, now_us);
             }
+            self.note_deadline(&state);
         }
     }
 }

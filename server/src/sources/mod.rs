@@ -161,20 +161,23 @@ async fn run_timer(running: SharedSource, engine: Arc<Engine>) {
 }
 
 /// Runs the engine's own timer: holds running out and cross-fades stepping, so a performer
-/// whose sources all went silent still eases to rest.
+/// whose sources all went silent still eases to rest. It sleeps until the engine's next
+/// deadline; a frame that makes an earlier one wakes it.
 pub async fn run_engine_timer(engine: Arc<Engine>) {
-    // A new deadline can appear at any frame; the earliest one ever is a hold (≥ a few ms
-    // away), so looking again at least this often never misses one by more than this.
-    const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(10);
+    let earlier = Arc::new(tokio::sync::Notify::new());
+    let wake = earlier.clone();
+    engine.on_earlier_deadline(move || wake.notify_one());
     loop {
         let now = now_us();
         match engine.poll_timeout() {
             Some(due) if due <= now => engine.handle_timeout(now),
             Some(due) => {
-                let wait = instant_at(due).min(std::time::Instant::now() + LOOK_AGAIN);
-                tokio::time::sleep_until(wait.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(instant_at(due).into()) => {}
+                    () = earlier.notified() => {}
+                }
             }
-            None => tokio::time::sleep(LOOK_AGAIN).await,
+            None => earlier.notified().await,
         }
     }
 }
