@@ -238,3 +238,56 @@ fn sensors_are_solved_to_bones_with_mountings_from_a_t_pose() {
         "the shin turns as the tracker says, strap removed: {error}°"
     );
 }
+
+/// What replay relies on: a VMC source and the engine fed the same datagrams at the same arrival
+/// times, with the timer called when it asks, publish the same bytes.
+#[test]
+fn a_source_and_the_engine_replay_to_the_same_bytes() {
+    use kagura_capture::vmc::{VmcConfig, VmcSource, encode_vmc_frame};
+    use kagura_capture::{Source, SourceEvent, SourceInput};
+    let run = || {
+        let engine = engine();
+        let mut source = VmcSource::new(&VmcConfig::on_port(0, "p")).unwrap();
+        let mut routes: Vec<StreamRoute> = source
+            .streams()
+            .iter()
+            .map(|s| engine.attach_stream(s, "smooth"))
+            .collect();
+        let out = record(&engine, "p");
+        let from = "10.0.0.2:5000".parse().unwrap();
+        let mut t = 1_000_000u64;
+        for i in 0..40u32 {
+            let mut pose = PoseFrame::new(PerformerId(0));
+            pose.set_bone(HumanoidBone::Head, Quat::from_rotation_y(0.02 * i as f32));
+            pose.hips_position = Some(glam::Vec3::new(0.0, 0.9, 0.0));
+            for d in encode_vmc_frame(&pose, i as f32 / 60.0) {
+                t += 37 + u64::from(i % 7) * 11;
+                source.handle_input(SourceInput::Datagram { from, bytes: &d }, t);
+                while let Some(SourceEvent::Frame { stream, frame }) = source.poll_event() {
+                    engine.submit(&mut routes[stream], frame, t);
+                }
+            }
+            t += 16_000;
+        }
+        // The sender goes silent: the timer alone takes the pose to rest.
+        while let Some(due) = engine.poll_timeout() {
+            engine.handle_timeout(due);
+        }
+        let frames = lock(&out.0).clone();
+        frames
+            .iter()
+            .map(|f| {
+                let mut bytes = Vec::new();
+                wire::encode(f, &mut bytes);
+                bytes
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    assert!(
+        first.len() > 38 + 10,
+        "frames and the ease to rest: {}",
+        first.len()
+    );
+    assert_eq!(first, run());
+}
