@@ -16,6 +16,7 @@ use crate::source::{
     BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
     SourceReport, StreamReport, StreamSpec,
 };
+use crate::ticker::Ticker;
 
 /// Standing hips height of the demo performer, metres.
 const HIPS_HEIGHT_M: f32 = 0.95;
@@ -198,8 +199,7 @@ impl SourceKindSpec for DemoConfig {
                 key: "demo".into(),
                 hips_height_m: Some(HIPS_HEIGHT_M),
             }],
-            period_us: 1_000_000 / u64::from(self.rate_hz),
-            next_us: None,
+            ticker: Ticker::new(1_000_000 / u64::from(self.rate_hz)),
             pending: None,
             frames: 0,
         }))
@@ -211,8 +211,7 @@ impl SourceKindSpec for DemoConfig {
 pub struct DemoSource {
     demo: DemoPerformer,
     specs: Vec<StreamSpec>,
-    period_us: u64,
-    next_us: Option<u64>,
+    ticker: Ticker,
     pending: Option<PoseFrame>,
     frames: u64,
 }
@@ -234,27 +233,23 @@ impl Source for DemoSource {
 
     fn poll_event(&mut self) -> Option<SourceEvent> {
         let pose = self.pending.take()?;
+        let made_at = pose.capture_us;
         Some(SourceEvent::Frame {
             stream: 0,
-            frame: SourceFrame::of_pose(pose.clone(), pose.capture_us),
+            frame: SourceFrame::of_pose(pose, made_at),
         })
     }
 
     /// Due at once when started, then every period.
     fn poll_timeout(&self) -> Option<u64> {
-        Some(self.next_us.unwrap_or(0))
+        Some(self.ticker.poll_timeout())
     }
 
     fn handle_timeout(&mut self, now_us: u64) {
-        let next = self.next_us.unwrap_or(now_us);
-        if now_us < next {
-            return;
+        if self.ticker.tick(now_us) {
+            self.pending = Some(self.demo.frame_at(now_us));
+            self.frames += 1;
         }
-        self.pending = Some(self.demo.frame_at(now_us));
-        self.frames += 1;
-        // The next tick after now, on the original grid.
-        let missed = (now_us - next) / self.period_us;
-        self.next_us = Some(next + (missed + 1) * self.period_us);
     }
 
     fn report(&self) -> SourceReport {

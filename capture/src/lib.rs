@@ -16,6 +16,7 @@ pub mod demo;
 pub mod registry;
 pub mod sender_clock;
 pub mod source;
+pub mod ticker;
 pub mod vmc;
 
 pub use registry::{SourceConfig, source_kinds};

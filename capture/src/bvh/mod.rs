@@ -22,6 +22,7 @@ use crate::source::{
     BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
     SourceReport, StreamReport, StreamSpec,
 };
+use crate::ticker::Ticker;
 
 /// Largest BVH file accepted, bytes.
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
@@ -88,11 +89,10 @@ impl SourceKindSpec for BvhConfig {
 pub struct BvhPlayer {
     frames: Vec<BvhFrame>,
     retargeter: Retargeter,
-    frame_time_us: u64,
+    ticker: Ticker,
     name: String,
     specs: Vec<StreamSpec>,
     next: usize,
-    next_us: Option<u64>,
     seq: u32,
     played: u64,
     pending: Option<PoseFrame>,
@@ -138,11 +138,10 @@ impl BvhPlayer {
         Ok(BvhPlayer {
             frames,
             retargeter,
-            frame_time_us: (f64::from(seconds) * 1e6).round() as u64,
+            ticker: Ticker::new((f64::from(seconds) * 1e6).round() as u64),
             name,
             specs: vec![spec],
             next: 0,
-            next_us: None,
             seq: 0,
             played: 0,
             pending: None,
@@ -168,19 +167,19 @@ impl Source for BvhPlayer {
 
     fn poll_event(&mut self) -> Option<SourceEvent> {
         let pose = self.pending.take()?;
+        let made_at = pose.capture_us;
         Some(SourceEvent::Frame {
             stream: 0,
-            frame: SourceFrame::of_pose(pose.clone(), pose.capture_us),
+            frame: SourceFrame::of_pose(pose, made_at),
         })
     }
 
     fn poll_timeout(&self) -> Option<u64> {
-        Some(self.next_us.unwrap_or(0))
+        Some(self.ticker.poll_timeout())
     }
 
     fn handle_timeout(&mut self, now_us: u64) {
-        let due = self.next_us.unwrap_or(now_us);
-        if now_us < due {
+        if !self.ticker.tick(now_us) {
             return;
         }
         let bvh_frame = &self.frames[self.next];
@@ -193,8 +192,6 @@ impl Source for BvhPlayer {
         self.seq = self.seq.wrapping_add(1);
         self.played += 1;
         self.next = (self.next + 1) % self.frames.len();
-        let missed = (now_us - due) / self.frame_time_us.max(1);
-        self.next_us = Some(due + (missed + 1) * self.frame_time_us.max(1));
     }
 
     fn report(&self) -> SourceReport {

@@ -67,6 +67,18 @@ fn yaw(f: &PoseFrame) -> f32 {
         .unwrap_or(0.0)
 }
 
+/// Every frame `recorder` was offered, as wire bytes.
+fn wire_bytes(recorder: &Recorder) -> Vec<Vec<u8>> {
+    lock(&recorder.0)
+        .iter()
+        .map(|f| {
+            let mut bytes = Vec::new();
+            wire::encode(f, &mut bytes);
+            bytes
+        })
+        .collect()
+}
+
 fn record(engine: &Engine, performer: &str) -> Arc<Recorder> {
     let recorder = Arc::new(Recorder::default());
     let id = engine.performer_named(performer).unwrap().id;
@@ -164,15 +176,7 @@ fn the_same_frames_at_the_same_times_give_the_same_bytes() {
             now = due.max(now);
             engine.handle_timeout(now);
         }
-        let frames = lock(&out.0).clone();
-        frames
-            .iter()
-            .map(|f| {
-                let mut bytes = Vec::new();
-                wire::encode(f, &mut bytes);
-                bytes
-            })
-            .collect::<Vec<_>>()
+        wire_bytes(&out)
     };
     let first = run();
     assert!(first.len() > 100);
@@ -273,15 +277,7 @@ fn a_source_and_the_engine_replay_to_the_same_bytes() {
         while let Some(due) = engine.poll_timeout() {
             engine.handle_timeout(due);
         }
-        let frames = lock(&out.0).clone();
-        frames
-            .iter()
-            .map(|f| {
-                let mut bytes = Vec::new();
-                wire::encode(f, &mut bytes);
-                bytes
-            })
-            .collect::<Vec<_>>()
+        wire_bytes(&out)
     };
     let first = run();
     assert!(
