@@ -16,6 +16,6 @@ pub use face::{ChannelRange, FaceCalibration, FaceCapture, FaceCaptureKind};
 pub use mounting::{MountingCapture, Space, bone_from_sensor};
 pub use profile::{
     ANKLE_HEIGHT_M, CalibrationCapture, CalibrationError, CalibrationKind, HIPS_HEIGHT_PER_HEIGHT,
-    PerformerCalibration, heading,
+    PerformerCalibration, SourceMounting, heading,
 };
 pub use reference::{A_POSE_ARM_DROP_DEG, ReferencePose};

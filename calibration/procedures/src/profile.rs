@@ -12,21 +12,40 @@ use super::average::average_rotation;
 use super::face::{FaceCalibration, FaceCapture, FaceCaptureKind};
 use super::mounting::MountingCapture;
 use super::reference::ReferencePose;
+use kagura_skeleton::solve::{NO_SENSORS, SensorOrientations};
+
+/// Most sources one pose capture keeps apart (a performer rarely has more than a few).
+const MAX_SOURCES: usize = 16;
 
 /// Hips height as a fraction of standing height (anthropometric average).
 pub const HIPS_HEIGHT_PER_HEIGHT: f32 = 0.53;
 /// The ankle joint's height above the floor, metres (anthropometric average).
 pub const ANKLE_HEIGHT_M: f32 = 0.08;
 
+/// What a pose capture measured of one source stream: it stays with that source.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceMounting {
+    /// Per-bone corrections of the source's local rotations: each `L` becomes `L · M`.
+    pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
+    /// How each world-space sensor (an IMU, a VMC tracker) sits on its bone: the bone's world
+    /// orientation is `sensor · M` (see `kagura_skeleton::solve`).
+    pub sensor_mountings: BTreeMap<HumanoidBone, Quat>,
+}
+
+static NO_MOUNTINGS: BTreeMap<HumanoidBone, Quat> = BTreeMap::new();
+
 /// One performer's calibration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PerformerCalibration {
-    /// Per-bone corrections from a pose capture: each local rotation `L` becomes `L · M`.
+    /// Mounting per source stream, by the stream's key (`vmc@39539/10.0.0.5`): a phone's and a
+    /// suit's corrections never mix.
+    pub sources: BTreeMap<String, SourceMounting>,
+    /// Pose offsets of files written before mounting was kept per source: they apply to every
+    /// source without its own, until the next pose capture.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub pose_offsets: BTreeMap<HumanoidBone, Quat>,
-    /// How each world-space sensor (an IMU, a VMC tracker) sits on its bone, from a pose
-    /// capture: the bone's world orientation is `sensor · M` (see `kagura_skeleton::solve`).
-    pub sensor_mountings: BTreeMap<HumanoidBone, Quat>,
     /// Heading correction about +Y, radians, applied to the whole body (hips and root).
     pub yaw_rad: f32,
     /// The performer's standing height, metres: gives the standing hips height (×0.53).
@@ -41,17 +60,28 @@ pub struct PerformerCalibration {
 }
 
 impl PerformerCalibration {
-    /// Applies the calibration to a raw frame, in place: [`Self::apply_mounting`] then
-    /// [`Self::apply_performer`].
-    pub fn apply(&self, frame: &mut PoseFrame) {
-        self.apply_mounting(frame);
+    /// Applies the calibration to a raw frame of the source `source`, in place:
+    /// [`Self::apply_mounting`] then [`Self::apply_performer`].
+    pub fn apply(&self, source: &str, frame: &mut PoseFrame) {
+        self.apply_mounting(source, frame);
         self.apply_performer(frame);
     }
 
-    /// The per-source part: pose offsets from a T/A-pose capture, applied to one source's raw
-    /// frame before its filter.
-    pub fn apply_mounting(&self, frame: &mut PoseFrame) {
-        for (bone, offset) in &self.pose_offsets {
+    /// The sensor mountings of the source `source`.
+    pub fn sensor_mountings(&self, source: &str) -> &BTreeMap<HumanoidBone, Quat> {
+        self.sources
+            .get(source)
+            .map_or(&NO_MOUNTINGS, |m| &m.sensor_mountings)
+    }
+
+    /// The per-source part: the source's pose offsets from a T/A-pose capture, applied to its
+    /// raw frame before its filter.
+    pub fn apply_mounting(&self, source: &str, frame: &mut PoseFrame) {
+        let offsets = self
+            .sources
+            .get(source)
+            .map_or(&self.pose_offsets, |m| &m.pose_offsets);
+        for (bone, offset) in offsets {
             if let Some(q) = frame.bone(*bone) {
                 frame.set_bone(*bone, (q * *offset).normalize());
             }
@@ -117,15 +147,15 @@ impl CalibrationKind {
     }
 }
 
-/// A calibration in progress: fed the performer's raw frames while they hold still.
+/// A calibration in progress: fed each source's raw frames ([`Self::add_source`]) and the
+/// performer's frames after mounting ([`Self::add_mounted`]) while they hold still.
 #[derive(Clone, Debug)]
 pub struct CalibrationCapture {
     kind: CalibrationKind,
     /// Hips heights seen during a pose capture (sum, count).
     hips_heights: (f64, u32),
-    pose: Option<MountingCapture>,
-    /// World-space sensors during a pose capture.
-    sensors: Option<MountingCapture>,
+    /// During a pose capture, per source: its local rotations and its world-space sensors.
+    sources: BTreeMap<String, (MountingCapture, MountingCapture)>,
     face: Option<FaceCapture>,
     headings: Vec<Quat>,
     frames: usize,
@@ -146,16 +176,6 @@ pub enum CalibrationError {
 
 impl CalibrationCapture {
     pub fn new(kind: CalibrationKind) -> Self {
-        let pose = match kind {
-            CalibrationKind::TPose => Some(MountingCapture::of_locals(ReferencePose::TPose)),
-            CalibrationKind::APose => Some(MountingCapture::of_locals(ReferencePose::APose)),
-            _ => None,
-        };
-        let sensors = match kind {
-            CalibrationKind::TPose => Some(MountingCapture::new(ReferencePose::TPose)),
-            CalibrationKind::APose => Some(MountingCapture::new(ReferencePose::APose)),
-            _ => None,
-        };
         let face = match kind {
             CalibrationKind::FaceNeutral => Some(FaceCapture::new(FaceCaptureKind::Neutral)),
             CalibrationKind::FaceRange => Some(FaceCapture::new(FaceCaptureKind::Range)),
@@ -164,8 +184,7 @@ impl CalibrationCapture {
         CalibrationCapture {
             kind,
             hips_heights: (0.0, 0),
-            pose,
-            sensors,
+            sources: BTreeMap::new(),
             face,
             headings: Vec::new(),
             frames: 0,
@@ -176,38 +195,64 @@ impl CalibrationCapture {
         self.kind
     }
 
-    /// Feeds the world orientations of a source's sensors, by bone, taken with a raw frame.
-    pub fn add_sensors(&mut self, sensors: &kagura_skeleton::solve::SensorOrientations) {
-        if let Some(capture) = &mut self.sensors {
-            for bone in HumanoidBone::ALL {
-                if let Some(q) = sensors[bone.index()] {
-                    capture.add(bone, q);
-                }
+    /// The reference pose of a pose capture.
+    fn reference(&self) -> Option<ReferencePose> {
+        match self.kind {
+            CalibrationKind::TPose => Some(ReferencePose::TPose),
+            CalibrationKind::APose => Some(ReferencePose::APose),
+            _ => None,
+        }
+    }
+
+    /// Feeds one raw (unmounted) frame of the source `source`, with its sensors' world
+    /// orientations by bone.
+    pub fn add_source(&mut self, source: &str, raw: &PoseFrame, sensors: &SensorOrientations) {
+        let Some(pose) = self.reference() else {
+            return;
+        };
+        if !self.sources.contains_key(source) && self.sources.len() >= MAX_SOURCES {
+            return;
+        }
+        let (locals, world) = self
+            .sources
+            .entry(source.to_string())
+            .or_insert_with(|| (MountingCapture::of_locals(pose), MountingCapture::new(pose)));
+        for (bone, q) in raw.bones() {
+            locals.add(bone, q);
+        }
+        for bone in HumanoidBone::ALL {
+            if let Some(q) = sensors[bone.index()] {
+                world.add(bone, q);
             }
         }
     }
 
-    /// Feeds one raw (uncalibrated) frame.
-    pub fn add(&mut self, raw: &PoseFrame) {
+    /// Feeds one of the performer's frames after its source's mounting (heading, face and hips
+    /// height are the performer's).
+    pub fn add_mounted(&mut self, frame: &PoseFrame) {
         self.frames += 1;
-        if let Some(pose) = &mut self.pose {
-            for (bone, q) in raw.bones() {
-                pose.add(bone, q);
-            }
-            if let Some(hips) = raw.hips_position {
-                self.hips_heights.0 += f64::from(hips.y);
-                self.hips_heights.1 += 1;
-            }
+        if self.reference().is_some()
+            && let Some(hips) = frame.hips_position
+        {
+            self.hips_heights.0 += f64::from(hips.y);
+            self.hips_heights.1 += 1;
         }
         if let Some(face) = &mut self.face {
-            face.add(raw);
+            face.add(frame);
         }
         if self.kind == CalibrationKind::Yaw
-            && let Some(hips) = raw.bone(HumanoidBone::Hips)
+            && let Some(hips) = frame.bone(HumanoidBone::Hips)
             && self.headings.len() < 4096
         {
             self.headings.push(hips);
         }
+    }
+
+    /// Feeds a frame of a performer with one source that has no sensors and no mounting yet
+    /// (tests, tools): [`Self::add_source`] under the name `""`, then [`Self::add_mounted`].
+    pub fn add(&mut self, raw: &PoseFrame) {
+        self.add_source("", raw, &NO_SENSORS);
+        self.add_mounted(raw);
     }
 
     /// The calibration that results from `current` and this capture.
@@ -234,21 +279,24 @@ impl CalibrationCapture {
             }
             _ if self.frames == 0 => return Err(CalibrationError::NoFrames),
             CalibrationKind::TPose | CalibrationKind::APose => {
-                let offsets = self
-                    .pose
-                    .as_ref()
-                    .map(MountingCapture::finish)
-                    .unwrap_or_default();
-                let mountings = self
-                    .sensors
-                    .as_ref()
-                    .map(MountingCapture::finish)
-                    .unwrap_or_default();
-                if offsets.is_empty() && mountings.is_empty() {
+                let measured: Vec<(String, SourceMounting)> = self
+                    .sources
+                    .iter()
+                    .map(|(source, (locals, world))| {
+                        let mounting = SourceMounting {
+                            pose_offsets: locals.finish(),
+                            sensor_mountings: world.finish(),
+                        };
+                        (source.clone(), mounting)
+                    })
+                    .filter(|(_, m)| !m.pose_offsets.is_empty() || !m.sensor_mountings.is_empty())
+                    .collect();
+                if measured.is_empty() {
                     return Err(CalibrationError::NothingToMeasure);
                 }
-                out.pose_offsets = offsets;
-                out.sensor_mountings = mountings;
+                // Sources not seen during the capture keep what they had.
+                out.sources.extend(measured);
+                out.pose_offsets.clear();
                 // The pose capture also squares the performer to +Z.
                 out.yaw_rad = 0.0;
                 let (sum, n) = self.hips_heights;
@@ -256,15 +304,10 @@ impl CalibrationCapture {
                 out.standing_hips_m = standing.filter(|h| (0.2..=3.0).contains(h));
             }
             CalibrationKind::Yaw => {
+                // Heading of the hips after their source's mounting.
                 let facing = average_rotation(self.headings.iter().copied())
                     .ok_or(CalibrationError::NothingToMeasure)?;
-                // Heading of the raw hips after the pose offsets already in force.
-                let offset = current
-                    .pose_offsets
-                    .get(&HumanoidBone::Hips)
-                    .copied()
-                    .unwrap_or(Quat::IDENTITY);
-                out.yaw_rad = -heading(facing * offset);
+                out.yaw_rad = -heading(facing);
             }
             CalibrationKind::FaceNeutral | CalibrationKind::FaceRange => {
                 let face = self
@@ -325,7 +368,7 @@ mod tests {
             "the hips' height while standing, in the frames' units"
         );
         let mut f = frame(turned, sloppy_arm, 0.2);
-        calibration.apply(&mut f);
+        calibration.apply("", &mut f);
         assert!(rotation_error_degrees(f.bone(HumanoidBone::Hips).unwrap(), Quat::IDENTITY) < 1e-3);
         assert!(
             rotation_error_degrees(f.bone(HumanoidBone::LeftUpperArm).unwrap(), Quat::IDENTITY)
@@ -335,10 +378,12 @@ mod tests {
         // The performer drifts 0.3 rad; a yaw reset while they face forward removes it.
         let drifted = Quat::from_rotation_y(0.9);
         let mut capture = CalibrationCapture::new(CalibrationKind::Yaw);
-        capture.add(&frame(drifted, sloppy_arm, 0.2));
+        let mut mounted = frame(drifted, sloppy_arm, 0.2);
+        calibration.apply_mounting("", &mut mounted);
+        capture.add_mounted(&mounted);
         calibration = capture.finish(&calibration).unwrap();
         let mut f = frame(drifted, sloppy_arm, 0.2);
-        calibration.apply(&mut f);
+        calibration.apply("", &mut f);
         assert!(heading(f.bone(HumanoidBone::Hips).unwrap()).abs() < 1e-4);
 
         // Measurements give the standing hips height where no pose capture measured it; the
@@ -359,7 +404,7 @@ mod tests {
             "measured legs win over height"
         );
         let mut f = frame(drifted, sloppy_arm, 0.2);
-        by_legs.apply(&mut f);
+        by_legs.apply("", &mut f);
         assert!(
             (f.hips_position.unwrap().y - 0.9).abs() < 1e-6,
             "frames keep their units"
@@ -374,7 +419,7 @@ mod tests {
         capture.add(&frame(drifted, sloppy_arm, 0.2));
         calibration = capture.finish(&calibration).unwrap();
         let mut f = frame(drifted, sloppy_arm, 0.2);
-        calibration.apply(&mut f);
+        calibration.apply("", &mut f);
         assert_eq!(f.expression(Expression::Aa), Some(0.0));
 
         assert!(
@@ -392,5 +437,36 @@ mod tests {
             serde_json::from_str::<PerformerCalibration>(&json).unwrap(),
             calibration
         );
+    }
+
+    #[test]
+    fn each_source_keeps_its_own_mounting_and_old_files_still_apply() {
+        let (phone_tilt, suit_tilt) = (Quat::from_rotation_x(0.3), Quat::from_rotation_z(-0.2));
+        let mut capture = CalibrationCapture::new(CalibrationKind::TPose);
+        for _ in 0..3 {
+            let phone = frame(Quat::IDENTITY, phone_tilt, 0.1);
+            let suit = frame(Quat::IDENTITY, suit_tilt, 0.1);
+            capture.add_source("phone", &phone, &NO_SENSORS);
+            capture.add_source("suit", &suit, &NO_SENSORS);
+            capture.add_mounted(&suit);
+        }
+        let calibration = capture.finish(&PerformerCalibration::default()).unwrap();
+        for (source, tilt) in [("phone", phone_tilt), ("suit", suit_tilt)] {
+            let mut f = frame(Quat::IDENTITY, tilt, 0.1);
+            calibration.apply_mounting(source, &mut f);
+            let arm = f.bone(HumanoidBone::LeftUpperArm).unwrap();
+            assert!(
+                rotation_error_degrees(arm, Quat::IDENTITY) < 1e-3,
+                "{source}"
+            );
+        }
+        // Before per-source mounting, files had one set of offsets: it applies to any source.
+        let old: PerformerCalibration = serde_json::from_str(
+            r#"{"pose_offsets": {"leftUpperArm": [0.0, 0.0, 0.0998, 0.995]}, "yaw_rad": 0.0}"#,
+        )
+        .unwrap();
+        let mut f = frame(Quat::IDENTITY, Quat::IDENTITY, 0.1);
+        old.apply_mounting("vmc@39539", &mut f);
+        assert!(f.bone(HumanoidBone::LeftUpperArm).unwrap().z > 0.09);
     }
 }

@@ -122,6 +122,8 @@ impl Performer {
 /// removes the stream from the performer, whose parts then move on as if it had gone silent.
 pub struct StreamRoute {
     performer: Arc<Performer>,
+    /// The stream's stable key: its mounting is kept under it.
+    key: String,
     merge_slot: usize,
     kind: &'static str,
     filtered: bool,
@@ -272,6 +274,7 @@ impl Engine {
         };
         StreamRoute {
             performer,
+            key: spec.key.clone(),
             merge_slot,
             kind,
             filtered: spec.filtered,
@@ -295,27 +298,34 @@ impl Engine {
         pose.performer = route.performer.id;
         let performer = route.performer.clone();
         let mut state = lock(&performer.state);
+        let state = &mut *state;
         if let Some(capture) = &mut state.capture {
-            capture.add(&pose);
-            capture.add_sensors(&sensors);
+            capture.add_source(&route.key, &pose, &sensors);
         }
-        solve_sensors(&sensors, &state.calibration.sensor_mountings, &mut pose);
+        solve_sensors(
+            &sensors,
+            state.calibration.sensor_mountings(&route.key),
+            &mut pose,
+        );
         if let Some(hips) = pose.hips_position
             && state.observed_hips.len() < OBSERVED_HIPS_SAMPLES
             && (0.2..=3.0).contains(&hips.y)
         {
             state.observed_hips.push(hips.y);
             if matches!(state.observed_hips.len(), 10 | OBSERVED_HIPS_SAMPLES) {
-                performer.publish_hips_reference(&self.bus, &state);
+                performer.publish_hips_reference(&self.bus, state);
             }
         }
-        state.calibration.apply_mounting(&mut pose);
+        state.calibration.apply_mounting(&route.key, &mut pose);
+        if let Some(capture) = &mut state.capture {
+            capture.add_mounted(&pose);
+        }
         if route.filtered {
             route.filter.apply(&mut pose, &self.filters.get(route.kind));
         }
         state.merger.update(route.merge_slot, pose, arrival_us);
-        performer.compose_and_publish(&mut state, now_us);
-        self.note_deadline(&state);
+        performer.compose_and_publish(state, now_us);
+        self.note_deadline(state);
     }
 
     /// When [`Engine::handle_timeout`] is next due, µs: a hold running out or a cross-fade
