@@ -457,3 +457,54 @@ async fn the_performers_feet_meet_the_avatars_floor() {
     );
     assert_eq!(shown["inView"], true, "the whole avatar is in the picture");
 }
+
+/// Full-body framing fits the avatar's bounds, not its head bone: an avatar with a hat 0.6 m
+/// tall (as long hair or ears would reach) is in the picture whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_body_framing_fits_what_reaches_above_the_head() {
+    let _one_browser = BROWSER.lock().await;
+    let mut config = held_config("browser-hat");
+    let path = config.data_dir.clone().unwrap().with_extension("hat.vrm");
+    std::fs::write(
+        &path,
+        kagura_avatar::mannequin_with_tall_hat(VrmVersion::V1),
+    )
+    .unwrap();
+    config.avatars.insert("main".into(), path);
+    let server = start_server(config).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/obs?performer=main&transport=websocket",
+        server.http_addr.port()
+    );
+    let screenshot = artifact("obs-hat.png");
+    let mut page = tokio::task::spawn_blocking(move || {
+        let mut page = BrowserPage::open(&url, &screenshot, &[]);
+        page.next_answer();
+        page
+    })
+    .await
+    .unwrap();
+    // The rest pose (all rotations identity): the avatar stands as its bounds were measured.
+    let mut rest = kagura_protocol::PoseFrame::new(kagura_protocol::PerformerId(0));
+    rest.root = test_pose(1).root;
+    let seq = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tick.tick().await;
+            sender.send_frame(&rest, 0.0).await.unwrap();
+            if let Ok(Ok(frame)) =
+                tokio::time::timeout(Duration::from_millis(50), subscriber.next_frame()).await
+            {
+                return frame.seq;
+            }
+        }
+    })
+    .await
+    .expect("the rest pose arrives");
+    let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
+    assert_eq!(shown["inView"], true, "the hat is in the picture: {shown}");
+}

@@ -74,13 +74,23 @@ pub fn mannequin_vrm() -> Vec<u8> {
 
 /// The mannequin as GLB bytes of the given VRM version.
 pub fn mannequin(version: VrmVersion) -> Vec<u8> {
+    build_mannequin(version, false)
+}
+
+/// The mannequin wearing a hat 0.6 m tall (as long hair or ears would reach above the head):
+/// for testing that framing fits the whole avatar, not just its head bone.
+pub fn mannequin_with_tall_hat(version: VrmVersion) -> Vec<u8> {
+    build_mannequin(version, true)
+}
+
+fn build_mannequin(version: VrmVersion, tall_hat: bool) -> Vec<u8> {
     // VRM 0.x models face −Z: the whole model turned 180° about +Y.
     let facing = match version {
         VrmVersion::V1 => Vec3::ONE,
         VrmVersion::V0 => Vec3::new(-1.0, 1.0, -1.0),
     };
     let mut glb = GlbBuilder::default();
-    let body = body_mesh();
+    let body = body_mesh(tall_hat);
     let (face, morphs) = face_mesh();
     let body_primitive = primitive(&mut glb, &body, &[], facing);
     let face_primitive = primitive(&mut glb, &face, &morphs, facing);
@@ -279,9 +289,18 @@ fn joint(bone: HumanoidBone) -> u16 {
 }
 
 /// Boxes along every bone, coloured like clothes.
-fn body_mesh() -> Mesh {
+fn body_mesh(tall_hat: bool) -> Mesh {
     use HumanoidBone::*;
     let mut mesh = Mesh::default();
+    if tall_hat {
+        let top_of_head = joint_position(Head) + Vec3::new(0.0, 0.23, 0.0);
+        mesh.add_box(
+            top_of_head + Vec3::new(0.0, 0.3, 0.0),
+            Vec3::new(0.06, 0.3, 0.06),
+            HAIR,
+            joint(Head),
+        );
+    }
     for bone in HumanoidBone::ALL {
         let (thickness, color) = match bone {
             LeftEye | RightEye | Jaw => continue,
