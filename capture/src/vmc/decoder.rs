@@ -8,12 +8,12 @@ use kagura_protocol::{
     check_rotation,
 };
 use kagura_skeleton::solve::{NO_SENSORS, SensorOrientations};
-use rosc::{OscMessage, OscPacket, decoder::decode_udp};
+
 use serde::Serialize;
 
 use super::framing::{CycleFramer, DatagramShape};
 use super::message::VmcMessage;
-use super::osc_shape::nesting_within_limits;
+use super::osc::read_packet;
 use super::unity::{position_from_unity, rotation_from_unity};
 use crate::sender_clock::SenderClock;
 
@@ -82,7 +82,6 @@ pub struct VmcDecoder {
     clock: SenderClock,
     /// The sender's `T` within the current cycle, seconds.
     cycle_time_s: Option<f32>,
-    messages: Vec<OscMessage>,
     /// Which bone each tracked device drives, by serial (`/VMC/Ext/{Hmd,Con,Tra}/Pos`).
     trackers: BTreeMap<String, HumanoidBone>,
     /// The assigned devices' latest world orientations (internal convention), by bone.
@@ -115,7 +114,6 @@ impl VmcDecoder {
             framer: CycleFramer::default(),
             clock: SenderClock::default(),
             cycle_time_s: None,
-            messages: Vec::new(),
             stats: VmcStats::default(),
             status: VmcSenderStatus::default(),
         }
@@ -136,34 +134,21 @@ impl VmcDecoder {
             self.stats.oversized_packets += 1;
             return;
         }
-        if !nesting_within_limits(bytes) {
+        let mut shape = DatagramShape::default();
+        let mut key = Fnv::new();
+        // The packet is checked whole before any message is applied: a truncated datagram
+        // never half-applies.
+        let read = read_packet(bytes, |message| match VmcMessage::parse(&message) {
+            Ok(m) => {
+                describe(&m, &mut shape, &mut key);
+                self.handle_message(m);
+            }
+            Err(_) => self.stats.bad_arguments += 1,
+        });
+        if read.is_err() {
             self.stats.malformed_packets += 1;
             return;
         }
-        // rosc stops at the first bundle element it cannot read and returns the rest unread:
-        // a truncated datagram would half-apply. Only a datagram read to its end is used.
-        let packet = match decode_udp(bytes) {
-            Ok(([], packet)) => packet,
-            _ => {
-                self.stats.malformed_packets += 1;
-                return;
-            }
-        };
-        let mut messages = std::mem::take(&mut self.messages);
-        messages.clear();
-        flatten(packet, &mut messages);
-        let mut shape = DatagramShape::default();
-        let mut key = Fnv::new();
-        for message in &messages {
-            match VmcMessage::parse(message) {
-                Ok(m) => {
-                    describe(&m, &mut shape, &mut key);
-                    self.handle_message(m);
-                }
-                Err(_) => self.stats.bad_arguments += 1,
-            }
-        }
-        self.messages = messages;
         shape.key = key.finish();
         if self.framer.observe(shape, now_us) {
             self.apply_pending_blend();
@@ -288,18 +273,6 @@ impl VmcDecoder {
         frames.push(self.state.clone());
         self.state.seq = self.state.seq.wrapping_add(1);
         self.stats.frames += 1;
-    }
-}
-
-/// Every message of a packet, bundles opened, in order.
-fn flatten(packet: OscPacket, out: &mut Vec<OscMessage>) {
-    match packet {
-        OscPacket::Message(m) => out.push(m),
-        OscPacket::Bundle(b) => {
-            for inner in b.content {
-                flatten(inner, out);
-            }
-        }
     }
 }
 

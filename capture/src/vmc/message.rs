@@ -3,8 +3,8 @@
 //! Extra trailing arguments are ignored, as the specification asks; too few arguments or wrong
 //! types are an [`ArgumentError`]. Addresses Kagura does not use parse to [`VmcMessage::Other`].
 
+use super::osc::{OscArg, OscMessageRef};
 use glam::{Quat, Vec3};
-use rosc::{OscMessage, OscType};
 
 /// One VMC message. Positions are metres and rotations quaternions, both in Unity space.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,10 +60,10 @@ pub struct ArgumentError {
 
 impl<'a> VmcMessage<'a> {
     /// Types one OSC message.
-    pub fn parse(message: &'a OscMessage) -> Result<Self, ArgumentError> {
-        let args = Args(&message.args);
+    pub fn parse(message: &OscMessageRef<'a>) -> Result<Self, ArgumentError> {
+        let args = Args::of(message);
         let bad = |expected| ArgumentError {
-            address: message.addr.clone(),
+            address: message.address.to_string(),
             expected,
         };
         let device = |kind, local| {
@@ -76,7 +76,7 @@ impl<'a> VmcMessage<'a> {
                 rotation,
             })
         };
-        match message.addr.as_str() {
+        match message.address {
             "/VMC/Ext/OK" => Ok(VmcMessage::Ok {
                 loaded: args.int(0).ok_or_else(|| bad("i [i i i]"))? != 0,
                 calibration_state: args.int(1),
@@ -112,28 +112,43 @@ impl<'a> VmcMessage<'a> {
     }
 }
 
-/// Typed access to positional OSC arguments.
-struct Args<'a>(&'a [OscType]);
+/// How many leading arguments are looked at: VMC's longest message has 8 (extras ignored).
+const MAX_ARGS: usize = 12;
+
+/// Typed access to positional OSC arguments (the first [`MAX_ARGS`]).
+struct Args<'a>([Option<OscArg<'a>>; MAX_ARGS]);
 
 impl<'a> Args<'a> {
+    fn of(message: &OscMessageRef<'a>) -> Self {
+        let mut args = [None; MAX_ARGS];
+        for (slot, arg) in args.iter_mut().zip(message.args()) {
+            *slot = Some(arg);
+        }
+        Args(args)
+    }
+
+    fn get(&self, i: usize) -> Option<OscArg<'a>> {
+        *self.0.get(i)?
+    }
+
     fn float(&self, i: usize) -> Option<f32> {
-        match self.0.get(i)? {
-            OscType::Float(f) => Some(*f),
-            OscType::Double(d) => Some(*d as f32),
+        match self.get(i)? {
+            OscArg::Float(f) => Some(f),
+            OscArg::Double(d) => Some(d as f32),
             _ => None,
         }
     }
 
     fn int(&self, i: usize) -> Option<i32> {
-        match self.0.get(i)? {
-            OscType::Int(v) => Some(*v),
+        match self.get(i)? {
+            OscArg::Int(v) => Some(v),
             _ => None,
         }
     }
 
     fn string(&self, i: usize) -> Option<&'a str> {
-        match self.0.get(i)? {
-            OscType::String(s) => Some(s),
+        match self.get(i)? {
+            OscArg::Str(s) => Some(s),
             _ => None,
         }
     }
@@ -152,12 +167,19 @@ impl<'a> Args<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rosc::{OscMessage, OscPacket, OscType, encoder};
 
-    fn msg(addr: &str, args: Vec<OscType>) -> OscMessage {
-        OscMessage {
+    /// Parses `addr` with `args` as it would arrive: encoded, then read in place.
+    fn parsed(addr: &str, args: Vec<OscType>) -> Result<VmcMessage<'static>, ArgumentError> {
+        let bytes = encoder::encode(&OscPacket::Message(OscMessage {
             addr: addr.into(),
             args,
-        }
+        }))
+        .unwrap();
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        let mut out = None;
+        crate::vmc::osc::read_packet(bytes, |m| out = Some(VmcMessage::parse(&m))).unwrap();
+        out.unwrap()
     }
 
     #[test]
@@ -165,21 +187,18 @@ mod tests {
         let mut args = vec![OscType::String("Head".into())];
         args.extend((0..7).map(|i| OscType::Float(i as f32)));
         args.push(OscType::Int(99));
-        let m = msg("/VMC/Ext/Bone/Pos", args.clone());
         assert!(matches!(
-            VmcMessage::parse(&m),
+            parsed("/VMC/Ext/Bone/Pos", args.clone()),
             Ok(VmcMessage::Bone { name: "Head", .. })
         ));
         args.truncate(5);
-        let m = msg("/VMC/Ext/Bone/Pos", args);
-        assert!(VmcMessage::parse(&m).is_err());
+        assert!(parsed("/VMC/Ext/Bone/Pos", args).is_err());
     }
 
     #[test]
     fn ok_takes_optional_extras_and_unknown_addresses_are_other() {
-        let m = msg("/VMC/Ext/OK", vec![OscType::Int(1), OscType::Int(3)]);
         assert_eq!(
-            VmcMessage::parse(&m),
+            parsed("/VMC/Ext/OK", vec![OscType::Int(1), OscType::Int(3)]),
             Ok(VmcMessage::Ok {
                 loaded: true,
                 calibration_state: Some(3),
@@ -187,7 +206,6 @@ mod tests {
                 tracking: None
             })
         );
-        let m = msg("/VMC/Thru/Foo", vec![]);
-        assert_eq!(VmcMessage::parse(&m), Ok(VmcMessage::Other));
+        assert_eq!(parsed("/VMC/Thru/Foo", vec![]), Ok(VmcMessage::Other));
     }
 }

@@ -5,7 +5,7 @@ mod decoder;
 mod encoder;
 mod framing;
 mod message;
-mod osc_shape;
+pub mod osc;
 mod source;
 pub mod unity;
 
