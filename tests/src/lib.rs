@@ -161,21 +161,31 @@ pub async fn send_until_seen(
     subscriber: &mut Subscriber,
     index: u32,
 ) -> anyhow::Result<PoseFrame> {
-    let pose = test_pose(index);
+    send_pose_until_seen(sender, subscriber, &test_pose(index)).await
+}
+
+/// Sends `pose` (whose root carries its index, see [`pose_index`]) every 10 ms until
+/// `subscriber` receives it with as many bones as were sent; returns that frame. Frames queued
+/// before it are read and passed over.
+pub async fn send_pose_until_seen(
+    sender: &VmcTestSender,
+    subscriber: &mut Subscriber,
+    pose: &PoseFrame,
+) -> anyhow::Result<PoseFrame> {
+    let index = pose_index(pose).context("the pose's root carries no index")?;
+    let bones = pose.bones().count();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
     tokio::time::timeout(std::time::Duration::from_secs(20), async {
         let mut sent = 0u32;
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    sender.send_frame(&pose, sent as f32 / 100.0).await?;
+                    sender.send_frame(pose, sent as f32 / 100.0).await?;
                     sent += 1;
                 }
                 frame = subscriber.next_frame() => {
                     let frame = frame?;
-                    if pose_index(&frame) == Some(index)
-                        && frame.bones().count() == HumanoidBone::COUNT
-                    {
+                    if pose_index(&frame) == Some(index) && frame.bones().count() == bones {
                         return anyhow::Ok(frame);
                     }
                 }

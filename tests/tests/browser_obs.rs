@@ -35,6 +35,17 @@ fn held_config(tag: &str) -> Config {
     config
 }
 
+/// Opens the page in Chromium and waits until it is ready.
+async fn open_page(url: String, screenshot: std::path::PathBuf) -> BrowserPage {
+    tokio::task::spawn_blocking(move || {
+        let mut page = BrowserPage::open(&url, &screenshot, &[]);
+        page.next_answer();
+        page
+    })
+    .await
+    .unwrap()
+}
+
 /// Sends `pose` until a QUIC subscriber sees it whole, and returns its seq.
 async fn send_and_learn_seq(
     sender: &VmcTestSender,
@@ -330,13 +341,7 @@ async fn obs_page_follows_a_restarted_server() {
     let http_port = first.server().http_addr.port();
     let url = format!("http://127.0.0.1:{http_port}/obs?performer=main&transport=websocket");
     let screenshot = artifact("obs-restart.png");
-    let mut page = tokio::task::spawn_blocking(move || {
-        let mut page = BrowserPage::open(&url, &screenshot, &[]);
-        page.next_answer();
-        page
-    })
-    .await
-    .unwrap();
+    let mut page = open_page(url, screenshot).await;
     let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {}", before.seq)));
     assert_page_shows(&shown["pose"], &test_pose(1000));
 
@@ -417,37 +422,14 @@ async fn the_performers_feet_meet_the_avatars_floor() {
         server.http_addr.port()
     );
     let screenshot = artifact("obs-floor.png");
-    let mut page = tokio::task::spawn_blocking(move || {
-        let mut page = BrowserPage::open(&url, &screenshot, &[]);
-        page.next_answer();
-        page
-    })
-    .await
-    .unwrap();
+    let mut page = open_page(url, screenshot).await;
     let avatar_hips = kagura_avatar::joint_position(Hips).y;
     tokio::task::block_in_place(|| page.ask(&format!("scale {}", avatar_hips / reference)));
     // Standing, until a subscriber has the pose: then the page is asked for it.
-    let seq = tokio::time::timeout(Duration::from_secs(20), async {
-        for i in 70u32.. {
-            tick.tick().await;
-            sender
-                .send_frame(&standing(i), i as f32 / 100.0)
-                .await
-                .unwrap();
-            // Read what is queued up to this pose (the first second's frames came first).
-            loop {
-                let frame = subscriber.next_frame().await.unwrap();
-                match pose_index(&frame) {
-                    Some(index) if index == i => return frame.seq,
-                    Some(index) if index > i => break,
-                    _ => {}
-                }
-            }
-        }
-        unreachable!()
-    })
-    .await
-    .expect("the standing pose arrives");
+    let seq = send_pose_until_seen(&sender, &mut subscriber, &standing(70))
+        .await
+        .unwrap()
+        .seq;
     let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
     let foot_y = shown["world"]["leftFoot"][1].as_f64().unwrap() as f32;
     let rest_foot_y = kagura_avatar::joint_position(LeftFoot).y;
@@ -481,30 +463,14 @@ async fn full_body_framing_fits_what_reaches_above_the_head() {
         server.http_addr.port()
     );
     let screenshot = artifact("obs-hat.png");
-    let mut page = tokio::task::spawn_blocking(move || {
-        let mut page = BrowserPage::open(&url, &screenshot, &[]);
-        page.next_answer();
-        page
-    })
-    .await
-    .unwrap();
+    let mut page = open_page(url, screenshot).await;
     // The rest pose (all rotations identity): the avatar stands as its bounds were measured.
     let mut rest = kagura_protocol::PoseFrame::new(kagura_protocol::PerformerId(0));
     rest.root = test_pose(1).root;
-    let seq = tokio::time::timeout(Duration::from_secs(20), async {
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        loop {
-            tick.tick().await;
-            sender.send_frame(&rest, 0.0).await.unwrap();
-            if let Ok(Ok(frame)) =
-                tokio::time::timeout(Duration::from_millis(50), subscriber.next_frame()).await
-            {
-                return frame.seq;
-            }
-        }
-    })
-    .await
-    .expect("the rest pose arrives");
+    let seq = send_pose_until_seen(&sender, &mut subscriber, &rest)
+        .await
+        .unwrap()
+        .seq;
     let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
     assert_eq!(shown["inView"], true, "the hat is in the picture: {shown}");
 }
