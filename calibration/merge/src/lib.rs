@@ -62,6 +62,14 @@ pub struct SourceRole {
 }
 
 impl SourceRole {
+    /// The role a config entry gives: its `parts` (all when not given) at its `priority`.
+    pub fn configured(parts: &Option<Vec<BodyPart>>, priority: i32) -> Self {
+        SourceRole {
+            parts: parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec()),
+            priority,
+        }
+    }
+
     /// Every part, at priority 0.
     pub fn everything() -> Self {
         SourceRole {

@@ -73,10 +73,7 @@ impl SourceKindSpec for BvhConfig {
         let bytes = (env.read_file)(&self.file).map_err(|e| format!("reading {name}: {e}"))?;
         let spec = StreamSpec {
             performer: self.performer.clone(),
-            role: SourceRole {
-                parts: self.parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec()),
-                priority: self.priority,
-            },
+            role: SourceRole::configured(&self.parts, self.priority),
             filtered: self.filter,
             key: format!("bvh:{name}"),
             hips_height_m: None,

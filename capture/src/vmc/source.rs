@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use kagura_filter::{FilterSettings, OneEuroParams};
 use kagura_merge::{BodyPart, SourceRole};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use kagura_protocol::{HumanoidBone, PerformerId};
 use serde::Deserialize;
@@ -192,16 +192,13 @@ pub struct VmcSource {
     /// Stream indices, most specific sender rule first.
     match_order: Vec<usize>,
     unknown_senders: u64,
-    events: Vec<SourceEvent>,
+    events: VecDeque<SourceEvent>,
     frames: Vec<kagura_protocol::PoseFrame>,
 }
 
 impl VmcSource {
     pub fn new(config: &VmcConfig) -> Result<Self, String> {
-        let role = |parts: &Option<Vec<BodyPart>>, priority| SourceRole {
-            parts: parts.clone().unwrap_or_else(|| BodyPart::ALL.to_vec()),
-            priority,
-        };
+        let role = SourceRole::configured;
         let mut specs = Vec::new();
         let mut matches = Vec::new();
         if config.senders.is_empty() {
@@ -248,7 +245,7 @@ impl VmcSource {
                 .collect(),
             match_order,
             unknown_senders: 0,
-            events: Vec::new(),
+            events: VecDeque::new(),
             frames: Vec::new(),
         })
     }
@@ -297,11 +294,7 @@ impl Source for VmcSource {
     }
 
     fn poll_event(&mut self) -> Option<SourceEvent> {
-        if self.events.is_empty() {
-            None
-        } else {
-            Some(self.events.remove(0))
-        }
+        self.events.pop_front()
     }
 
     fn report(&self) -> SourceReport {
