@@ -78,8 +78,10 @@ impl L2tm {
         if p.left == usize::MAX || p.right == usize::MAX {
             return Err(bad("Landmarks2TransformMatrix: rotation indices missing"));
         }
-        if p.subset.is_empty() || !p.subset.len().is_multiple_of(2) {
-            return Err(bad("Landmarks2TransformMatrix: subset_idxs must be pairs"));
+        // The attention model lists an odd number of indices for the eyes:
+        // every listed landmark takes part in the bounding box.
+        if p.subset.is_empty() {
+            return Err(bad("Landmarks2TransformMatrix: subset_idxs is empty"));
         }
         let positive = |x: f32| x.is_finite() && x > 0.0;
         let valid = positive(p.out_w)

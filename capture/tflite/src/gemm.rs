@@ -4,11 +4,12 @@
 //! vectorises it; on x86-64 an AVX2+FMA copy is selected at run time.
 
 use crate::ops::Act;
+use crate::simd::{madd, multiversion};
 
 /// Panel width (columns of B per micro-tile).
 pub(crate) const NR: usize = 16;
 /// Rows of A per micro-tile.
-const MR: usize = 6;
+const MR: usize = 4;
 
 /// B (`k × n`, row-major in the math) stored as `ceil(n / NR)` panels, each
 /// `k × NR`, zero-padded on the right.
@@ -50,33 +51,17 @@ pub(crate) struct Epilogue<'a> {
     pub(crate) prelu: Option<&'a [f32]>,
 }
 
+multiversion!(pub(crate) fn gemm = gemm_impl(
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedB,
+    c: &mut [f32],
+    ep: &Epilogue,
+));
+
 /// `c[m × n] (row stride n) = a[m × k] (row stride lda) · b`, then epilogue.
 /// `residual`, when present, has the same layout as `c`.
-pub(crate) fn gemm(m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ep: &Epilogue) {
-    assert!(m == 0 || a.len() >= (m - 1) * lda + b.k);
-    assert!(c.len() >= m * b.n && ep.bias.len() >= b.n);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features this copy is compiled for.
-            unsafe { gemm_avx2(m, a, lda, b, c, ep) };
-            return;
-        }
-    }
-    gemm_impl::<false>(m, a, lda, b, c, ep);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_avx2(m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ep: &Epilogue) {
-    gemm_impl::<true>(m, a, lda, b, c, ep);
-}
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA { a.mul_add(b, c) } else { a * b + c }
-}
-
 #[inline(always)]
 fn gemm_impl<const FMA: bool>(
     m: usize,
@@ -86,6 +71,8 @@ fn gemm_impl<const FMA: bool>(
     c: &mut [f32],
     ep: &Epilogue,
 ) {
+    assert!(m == 0 || a.len() >= (m - 1) * lda + b.k);
+    assert!(c.len() >= m * b.n && ep.bias.len() >= b.n);
     let (k, n) = (b.k, b.n);
     for (p, panel) in b.data.chunks_exact(k * NR).enumerate() {
         let j0 = p * NR;
@@ -137,23 +124,45 @@ fn store<const R: usize>(
 ) {
     for (r, row) in acc.iter().enumerate() {
         let base = (i + r) * n + j0;
-        let out = &mut c[base..base + w];
-        let bias = &ep.bias[j0..j0 + w];
-        for j in 0..w {
-            out[j] = ep.act.apply(row[j] + bias[j]);
-        }
-        if let Some(res) = ep.residual {
-            let res = &res[base..base + w];
-            for j in 0..w {
-                out[j] = ep.post_act.apply(out[j] + res[j]);
+        let mut v = *row;
+        if w == NR {
+            let bias: &[f32; NR] = ep.bias[j0..j0 + NR].try_into().unwrap();
+            for j in 0..NR {
+                v[j] += bias[j];
             }
-        }
-        if let Some(alpha) = ep.prelu {
-            let alpha = &alpha[j0..j0 + w];
-            for j in 0..w {
-                let v = out[j];
-                out[j] = if v >= 0.0 { v } else { v * alpha[j] };
+            ep.act.apply_slice(&mut v);
+            if let Some(res) = ep.residual {
+                let res: &[f32; NR] = res[base..base + NR].try_into().unwrap();
+                for j in 0..NR {
+                    v[j] += res[j];
+                }
+                ep.post_act.apply_slice(&mut v);
             }
+            if let Some(alpha) = ep.prelu {
+                let alpha: &[f32; NR] = alpha[j0..j0 + NR].try_into().unwrap();
+                for j in 0..NR {
+                    v[j] = if v[j] >= 0.0 { v[j] } else { v[j] * alpha[j] };
+                }
+            }
+            c[base..base + NR].copy_from_slice(&v);
+        } else {
+            let v = &mut v[..w];
+            for (x, b) in v.iter_mut().zip(&ep.bias[j0..j0 + w]) {
+                *x += b;
+            }
+            ep.act.apply_slice(v);
+            if let Some(res) = ep.residual {
+                for (x, r) in v.iter_mut().zip(&res[base..base + w]) {
+                    *x += r;
+                }
+                ep.post_act.apply_slice(v);
+            }
+            if let Some(alpha) = ep.prelu {
+                for (x, a) in v.iter_mut().zip(&alpha[j0..j0 + w]) {
+                    *x = if *x >= 0.0 { *x } else { *x * a };
+                }
+            }
+            c[base..base + w].copy_from_slice(v);
         }
     }
 }

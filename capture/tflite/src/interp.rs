@@ -117,8 +117,51 @@ impl<'m> Interpreter<'m> {
 
     /// Runs the model on the current inputs.
     pub fn invoke(&mut self) -> Result<(), Error> {
+        for i in 0..self.model.steps.len() {
+            self.step(i)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the model once, timing each step: `(step description, seconds)`.
+    /// For profiling; allocates.
+    #[doc(hidden)]
+    pub fn profile(&mut self) -> Result<Vec<(String, f64)>, Error> {
+        let mut out = Vec::new();
+        for i in 0..self.model.steps.len() {
+            let t = std::time::Instant::now();
+            self.step(i)?;
+            let dt = t.elapsed().as_secs_f64();
+            let s = &self.model.steps[i];
+            let label = match &s.kind {
+                Kind::Conv {
+                    g, residual, prelu, ..
+                } => format!(
+                    "conv {}x{} s{} {}x{}x{}->{}{}{}",
+                    g.kh,
+                    g.kw,
+                    g.sh,
+                    g.ih,
+                    g.iw,
+                    g.ic,
+                    g.oc,
+                    if *residual { " +res" } else { "" },
+                    if prelu.is_some() { " +prelu" } else { "" }
+                ),
+                Kind::Depthwise { g, .. } => {
+                    format!("dw {}x{} s{} {}x{}x{}", g.kh, g.kw, g.sh, g.ih, g.iw, g.ic)
+                }
+                k => format!("{:?}", k).chars().take(40).collect(),
+            };
+            out.push((label, dt));
+        }
+        Ok(out)
+    }
+
+    fn step(&mut self, i: usize) -> Result<(), Error> {
         let consts = &self.model.consts[..];
-        for step in &self.model.steps {
+        {
+            let step = &self.model.steps[i];
             let arena = &mut self.arena[..];
             match &step.kind {
                 Kind::Conv {

@@ -9,6 +9,7 @@ mod gemm;
 mod interp;
 mod model;
 mod ops;
+mod simd;
 
 pub use interp::Interpreter;
 pub use model::{MAX_ARENA_ELEMENTS, MAX_NODES, MAX_TENSOR_ELEMENTS, Model};

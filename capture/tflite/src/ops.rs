@@ -2,6 +2,7 @@
 //! kernels may index freely within the sizes they are given.
 
 use crate::gemm::{Epilogue, PackedB, gemm};
+use crate::simd::{madd, multiversion};
 
 /// A fused activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +21,17 @@ impl Act {
             Act::Relu => v.max(0.0),
             Act::ReluN1To1 => v.clamp(-1.0, 1.0),
             Act::Relu6 => v.clamp(0.0, 6.0),
+        }
+    }
+
+    /// Applies the activation to every value (one branch per slice).
+    #[inline(always)]
+    pub(crate) fn apply_slice(self, v: &mut [f32]) {
+        match self {
+            Act::None => {}
+            Act::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+            Act::ReluN1To1 => v.iter_mut().for_each(|x| *x = x.clamp(-1.0, 1.0)),
+            Act::Relu6 => v.iter_mut().for_each(|x| *x = x.clamp(0.0, 6.0)),
         }
     }
 }
@@ -94,16 +106,28 @@ pub(crate) fn conv2d(
             let oy = (p / g.ow) % g.oh;
             let ox = p % g.ow;
             let dst = &mut a[r * k..(r + 1) * k];
+            let iy0 = (oy * g.sh) as isize - g.pad_t as isize;
+            let ix0 = (ox * g.sw) as isize - g.pad_l as isize;
+            let (kx_lo, kx_hi) = Window::valid_range(ix0, g.dw, g.iw, g.kw);
+            let row_len = g.kw * g.ic;
             for ky in 0..g.kh {
-                let iy = (oy * g.sh + ky * g.dh) as isize - g.pad_t as isize;
-                for kx in 0..g.kw {
-                    let ix = (ox * g.sw + kx * g.dw) as isize - g.pad_l as isize;
-                    let d = &mut dst[(ky * g.kw + kx) * g.ic..(ky * g.kw + kx + 1) * g.ic];
-                    if iy >= 0 && (iy as usize) < g.ih && ix >= 0 && (ix as usize) < g.iw {
-                        let s = ((b * g.ih + iy as usize) * g.iw + ix as usize) * g.ic;
-                        d.copy_from_slice(&input[s..s + g.ic]);
-                    } else {
-                        d.fill(0.0);
+                let d = &mut dst[ky * row_len..(ky + 1) * row_len];
+                let iy = iy0 + (ky * g.dh) as isize;
+                if iy < 0 || iy as usize >= g.ih || kx_lo >= kx_hi {
+                    d.fill(0.0);
+                    continue;
+                }
+                d[..kx_lo * g.ic].fill(0.0);
+                d[kx_hi * g.ic..].fill(0.0);
+                let irow = &input[((b * g.ih + iy as usize) * g.iw) * g.ic..][..g.iw * g.ic];
+                if g.dw == 1 {
+                    let ix = (ix0 + kx_lo as isize) as usize;
+                    let run = (kx_hi - kx_lo) * g.ic;
+                    d[kx_lo * g.ic..kx_hi * g.ic].copy_from_slice(&irow[ix * g.ic..][..run]);
+                } else {
+                    for kx in kx_lo..kx_hi {
+                        let ix = (ix0 + (kx * g.dw) as isize) as usize;
+                        d[kx * g.ic..(kx + 1) * g.ic].copy_from_slice(&irow[ix * g.ic..][..g.ic]);
                     }
                 }
             }
@@ -118,8 +142,68 @@ pub(crate) fn conv2d(
     }
 }
 
+multiversion!(pub(crate) fn depthwise = depthwise_impl(
+    g: &Window,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    act: Act,
+    out: &mut [f32],
+));
+
+/// Channels per depthwise block.
+const DW_LANES: usize = 8;
+
+/// DEPTHWISE_CONV_2D, multiplier 1, channels a multiple of [`DW_LANES`]:
+/// each output pixel's channel block accumulates all taps in registers.
+#[inline(always)]
+fn depthwise_impl<const FMA: bool>(
+    g: &Window,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    act: Act,
+    out: &mut [f32],
+) {
+    const L: usize = DW_LANES;
+    let c = g.ic;
+    if g.oc != c || !c.is_multiple_of(L) {
+        return depthwise_generic(g, input, weights, bias, act, out);
+    }
+    for b in 0..g.batch {
+        for oy in 0..g.oh {
+            let iy0 = (oy * g.sh) as isize - g.pad_t as isize;
+            let (ky_lo, ky_hi) = Window::valid_range(iy0, g.dh, g.ih, g.kh);
+            let orow = &mut out[((b * g.oh + oy) * g.ow) * c..][..g.ow * c];
+            for (ox, dst) in orow.chunks_exact_mut(c).enumerate() {
+                let ix0 = (ox * g.sw) as isize - g.pad_l as isize;
+                let (kx_lo, kx_hi) = Window::valid_range(ix0, g.dw, g.iw, g.kw);
+                for cb in (0..c).step_by(L) {
+                    let mut acc: [f32; L] = bias[cb..cb + L].try_into().unwrap();
+                    for ky in ky_lo..ky_hi {
+                        let iy = (iy0 + (ky * g.dh) as isize) as usize;
+                        let irow = &input[((b * g.ih + iy) * g.iw) * c..][..g.iw * c];
+                        for kx in kx_lo..kx_hi {
+                            let ix = (ix0 + (kx * g.dw) as isize) as usize;
+                            let s: &[f32; L] = irow[ix * c + cb..][..L].try_into().unwrap();
+                            let w: &[f32; L] = weights[(ky * g.kw + kx) * c + cb..][..L]
+                                .try_into()
+                                .unwrap();
+                            for l in 0..L {
+                                acc[l] = madd::<FMA>(s[l], w[l], acc[l]);
+                            }
+                        }
+                    }
+                    act.apply_slice(&mut acc);
+                    dst[cb..cb + L].copy_from_slice(&acc);
+                }
+            }
+        }
+    }
+}
+
 /// DEPTHWISE_CONV_2D with weights `[kh, kw, oc]` (`oc = ic * multiplier`).
-pub(crate) fn depthwise(
+fn depthwise_generic(
     g: &Window,
     input: &[f32],
     weights: &[f32],
