@@ -7,6 +7,7 @@
 pub mod calibrations;
 pub mod clock;
 pub mod config;
+pub mod face_models;
 pub mod http;
 pub mod identity;
 pub mod quic;
