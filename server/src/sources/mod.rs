@@ -4,6 +4,7 @@
 //! [`StreamRoute`]. One shell per kind of IO ([`SourceIo`]), not per kind of source: a new
 //! source kind needs no code here.
 
+pub mod frames;
 mod udp;
 
 use std::net::{IpAddr, SocketAddr};
@@ -140,6 +141,9 @@ pub async fn start(
         }
         SourceIo::Timer => {
             tasks.spawn(run_timer(running.clone(), engine.clone()));
+        }
+        SourceIo::Frames(feed) => {
+            tasks.spawn(frames::spawn(feed, running.clone(), engine.clone())?);
         }
     }
     Ok(running)
