@@ -13,6 +13,7 @@
 
 pub mod bvh;
 pub mod demo;
+pub mod face;
 pub mod registry;
 pub mod sender_clock;
 pub mod source;
