@@ -13,6 +13,8 @@
 
 pub mod bvh;
 pub mod demo;
+pub mod face;
+pub mod ifacialmocap;
 pub mod registry;
 pub mod sender_clock;
 pub mod source;
