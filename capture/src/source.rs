@@ -209,4 +209,7 @@ pub trait SourceKindSpec {
 pub struct BuildEnv<'a> {
     /// Reads a whole file (the shell decides where relative paths point).
     pub read_file: &'a dyn Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    /// A face model file by its MediaPipe name (`face_landmark.tflite`), from those built into
+    /// the binary; the error names the fix when they are not.
+    pub face_model: &'a dyn Fn(&str) -> Result<Vec<u8>, String>,
 }

@@ -40,6 +40,18 @@ impl FaceModelFiles {
         })
     }
 
+    /// One built-in model file by name.
+    pub fn embedded_file(name: &str) -> Result<Vec<u8>, String> {
+        let files = FACE_MODEL_FILES.map_err(|reason| {
+            format!("the face models are not built into this binary ({reason}): {FIX}")
+        })?;
+        files
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, bytes)| bytes.to_vec())
+            .ok_or_else(|| format!("{name} is not one of the built-in face models"))
+    }
+
     /// The models from a directory.
     pub fn from_dir(dir: &Path) -> Result<Self, String> {
         Self::from_lookup(|name| {

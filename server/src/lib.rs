@@ -61,6 +61,11 @@ impl Server {
         for name in config.performer_names() {
             engine.add_performer(&name);
         }
+        for (name, overrides) in &config.expression_maps {
+            let map = kagura_calibration::ExpressionMap::with_overrides(overrides)
+                .map_err(|e| anyhow::anyhow!("[expression_maps.{name}]: {e}"))?;
+            engine.add_performer(name).set_expression_map(map);
+        }
         let calibrations = Arc::new(calibrations::Calibrations::new(&data_dir));
         calibrations.load_all(&engine)?;
         let status = Arc::new(ServerStatus::new(clock::now_us()));

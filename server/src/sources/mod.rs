@@ -112,9 +112,11 @@ pub async fn start(
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SharedSource> {
     let read_file = |path: &std::path::Path| std::fs::read(path);
+    let face_model = |name: &str| crate::face_models::FaceModelFiles::embedded_file(name);
     let source = config
         .build(&BuildEnv {
             read_file: &read_file,
+            face_model: &face_model,
         })
         .map_err(|e| anyhow::anyhow!("{} source: {e}", config.kind()))?;
     for stream in source.report().streams {
