@@ -50,7 +50,8 @@ pub struct Config {
     /// Per performer, VRM presets derived from ARKit channels differently from the defaults:
     /// `[expression_maps.alice] happy = { mouthSmileLeft = 0.6, mouthSmileRight = 0.6 }`
     /// (an empty table turns a preset off). See `kagura_calibration::ExpressionMap`.
-    pub expression_maps: BTreeMap<String, BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>>,
+    pub expression_maps:
+        BTreeMap<String, BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>>,
 }
 
 /// `[merging]`: when a source goes silent, its parts hold for `hold_ms`, then ease to the next

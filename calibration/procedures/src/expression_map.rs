@@ -34,12 +34,22 @@ impl Default for ExpressionMap {
             (E::Aa, &[(E::JawOpen, 1.0)]),
             (E::Ih, &half(E::MouthStretchLeft, E::MouthStretchRight)),
             (E::Ou, &[(E::MouthPucker, 1.0)]),
-            (E::Ee, &half(E::MouthSmileLeft, E::MouthSmileRight).map(|(e, w)| (e, w * 0.6))),
+            (
+                E::Ee,
+                &half(E::MouthSmileLeft, E::MouthSmileRight).map(|(e, w)| (e, w * 0.6)),
+            ),
             (E::Oh, &[(E::MouthFunnel, 1.0)]),
             (E::Happy, &half(E::MouthSmileLeft, E::MouthSmileRight)),
             (E::Sad, &half(E::MouthFrownLeft, E::MouthFrownRight)),
             (E::Angry, &half(E::BrowDownLeft, E::BrowDownRight)),
-            (E::Surprised, &[(E::BrowInnerUp, 0.5), (E::EyeWideLeft, 0.25), (E::EyeWideRight, 0.25)]),
+            (
+                E::Surprised,
+                &[
+                    (E::BrowInnerUp, 0.5),
+                    (E::EyeWideLeft, 0.25),
+                    (E::EyeWideRight, 0.25),
+                ],
+            ),
             (E::LookUp, &half(E::EyeLookUpLeft, E::EyeLookUpRight)),
             (E::LookDown, &half(E::EyeLookDownLeft, E::EyeLookDownRight)),
             (E::LookLeft, &half(E::EyeLookOutLeft, E::EyeLookInRight)),
@@ -57,11 +67,15 @@ impl Default for ExpressionMap {
 impl ExpressionMap {
     /// The defaults with some presets' rules replaced (an empty rule turns a preset off).
     /// Targets must be VRM presets, inputs ARKit channels, weights finite.
-    pub fn with_overrides(overrides: &BTreeMap<Expression, ExpressionRule>) -> Result<Self, String> {
+    pub fn with_overrides(
+        overrides: &BTreeMap<Expression, ExpressionRule>,
+    ) -> Result<Self, String> {
         let mut map = ExpressionMap::default();
         for (preset, rule) in overrides {
             if preset.is_arkit() {
-                return Err(format!("{preset} is an ARKit channel; map onto VRM presets only"));
+                return Err(format!(
+                    "{preset} is an ARKit channel; map onto VRM presets only"
+                ));
             }
             if let Some((input, _)) = rule.iter().find(|(e, _)| !e.is_arkit()) {
                 return Err(format!("{preset}: {input} is not an ARKit channel"));
@@ -125,7 +139,11 @@ mod tests {
     #[test]
     fn overrides_replace_a_rule_and_are_checked() {
         let happy: ExpressionRule = [(Expression::MouthSmileLeft, 2.0)].into();
-        let overrides = [(Expression::Happy, happy), (Expression::Sad, ExpressionRule::new())].into();
+        let overrides = [
+            (Expression::Happy, happy),
+            (Expression::Sad, ExpressionRule::new()),
+        ]
+        .into();
         let map = ExpressionMap::with_overrides(&overrides).unwrap();
         let mut frame = PoseFrame::new(PerformerId(0));
         frame.set_expression(Expression::MouthSmileLeft, 0.3);
@@ -136,6 +154,10 @@ mod tests {
         let bad = [(Expression::JawOpen, ExpressionRule::new())].into();
         assert!(ExpressionMap::with_overrides(&bad).is_err());
         let bad = [(Expression::Happy, [(Expression::Aa, 1.0)].into())].into();
-        assert!(ExpressionMap::with_overrides(&bad).unwrap_err().contains("not an ARKit"));
+        assert!(
+            ExpressionMap::with_overrides(&bad)
+                .unwrap_err()
+                .contains("not an ARKit")
+        );
     }
 }

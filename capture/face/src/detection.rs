@@ -91,8 +91,9 @@ pub fn decode(
         else {
             break;
         };
-        let score = 1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp());
-        if !(score >= MIN_SCORE) || r.iter().any(|v| !v.is_finite()) {
+        let score = 1.0 / (1.0 + (-finite_or_low(logit).clamp(-100.0, 100.0)).exp());
+        // The clamp keeps the score finite: only a real score below the threshold skips.
+        if score < MIN_SCORE || r.iter().any(|v| !v.is_finite()) {
             continue;
         }
         let at = |dx: f32, dy: f32| *anchor + Vec2::new(dx, dy) / INPUT_SIZE as f32;
@@ -134,6 +135,11 @@ fn weighted_suppression(mut candidates: Vec<Detection>) -> Vec<Detection> {
         kept.push(merged);
     }
     kept
+}
+
+/// A logit, or very unlikely when it is NaN.
+pub(crate) fn finite_or_low(logit: f32) -> f32 {
+    if logit.is_nan() { -100.0 } else { logit }
 }
 
 fn iou(a: &Detection, b: &Detection) -> f32 {

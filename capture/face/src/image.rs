@@ -36,10 +36,11 @@ impl<'a> RgbImage<'a> {
         let (fx, fy) = (x - x0 as f32, y - y0 as f32);
         let px = |x: usize, y: usize| (y * self.width + x) * 3;
         let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
-        for ch in 0..3 {
-            let top = self.pixels[a + ch] as f32 * (1.0 - fx) + self.pixels[b + ch] as f32 * fx;
-            let bottom = self.pixels[c + ch] as f32 * (1.0 - fx) + self.pixels[d + ch] as f32 * fx;
-            out[ch] = (top * (1.0 - fy) + bottom * fy) * scale + offset;
+        let p = self.pixels;
+        for (ch, value) in out.iter_mut().take(3).enumerate() {
+            let top = p[a + ch] as f32 * (1.0 - fx) + p[b + ch] as f32 * fx;
+            let bottom = p[c + ch] as f32 * (1.0 - fx) + p[d + ch] as f32 * fx;
+            *value = (top * (1.0 - fy) + bottom * fy) * scale + offset;
         }
     }
 

@@ -14,6 +14,7 @@
 
 pub mod channels;
 pub mod detection;
+pub mod engine;
 pub mod geometry;
 pub mod image;
 pub mod mesh;

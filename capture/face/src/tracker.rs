@@ -105,6 +105,42 @@ impl FaceTracker {
         }
     }
 
+    /// A tracker on the default engine from the model files' bytes: the detector
+    /// (`face_detection_short_range.tflite`), the mesh model (`face_landmark_with_attention.tflite`
+    /// for [`MeshModel::Attention`], `face_landmark.tflite` for [`MeshModel::Plain`]) and the
+    /// geometry metadata. Checks that each model has the input size and outputs expected.
+    pub fn from_models(
+        detector: &[u8],
+        mesh: &[u8],
+        mesh_model: MeshModel,
+        geometry: &[u8],
+    ) -> Result<Self, String> {
+        use crate::engine::TfliteNetwork;
+        let detector = TfliteNetwork::load(detector, "face detector")?;
+        let side = detection::INPUT_SIZE;
+        if detector.input_shape() != [1, side, side, 3] || detector.output("regressors").is_none() {
+            return Err(
+                "face detector: not BlazeFace short range (128×128 in, regressors out)".into(),
+            );
+        }
+        let mesh = TfliteNetwork::load(mesh, "face mesh")?;
+        let side = mesh::INPUT_SIDE;
+        if mesh.input_shape() != [1, side, side, 3]
+            || mesh.output(mesh_model.score_name()).is_none()
+        {
+            return Err(format!(
+                "face mesh: not the {mesh_model:?} face landmark model"
+            ));
+        }
+        let canonical = CanonicalFace::from_metadata(geometry).map_err(|e| e.to_string())?;
+        Ok(FaceTracker::new(
+            Box::new(detector),
+            Box::new(mesh),
+            mesh_model,
+            canonical,
+        ))
+    }
+
     /// Forgets the tracked face: the next frame runs the detector.
     pub fn reset(&mut self) {
         self.region = None;
@@ -135,7 +171,8 @@ impl FaceTracker {
             .output(self.mesh_model.score_name())
             .and_then(|s| s.first().copied())
             .ok_or(TrackError::Output("face score"))?;
-        let score = 1.0 / (1.0 + (-score_logit.clamp(-100.0, 100.0)).exp());
+        let score =
+            1.0 / (1.0 + (-detection::finite_or_low(score_logit).clamp(-100.0, 100.0)).exp());
         let obs = &mut self.observation;
         let assembled = match self.mesh_model {
             MeshModel::Attention => {
@@ -159,7 +196,7 @@ impl FaceTracker {
                 mesh::assemble_mesh(points, &mut obs.landmarks)
             }
         };
-        if !(score >= MIN_FACE_SCORE) || assembled.is_none() {
+        if score < MIN_FACE_SCORE || assembled.is_none() {
             obs.landmarks.clear();
             self.region = None;
             return Ok(&self.observation);

@@ -262,7 +262,10 @@ impl Source for WebcamSource {
         self.counters.images += 1;
         let Some(image) = RgbImage::new(width, height, pixels) else {
             self.counters.errors += 1;
-            self.last_error = Some(format!("a {width}x{height} image with {} bytes", pixels.len()));
+            self.last_error = Some(format!(
+                "a {width}x{height} image with {} bytes",
+                pixels.len()
+            ));
             return;
         };
         let observation = match self.tracker.track(image) {

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use kagura_calibration::{CalibrationCapture, CalibrationKind, ExpressionMap, PerformerCalibration};
+use kagura_calibration::{
+    CalibrationCapture, CalibrationKind, ExpressionMap, PerformerCalibration,
+};
 use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_filter::PoseFilter;
 use kagura_merge::PoseMerger;

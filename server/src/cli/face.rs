@@ -84,9 +84,9 @@ pub fn face(args: FaceArgs) -> anyhow::Result<()> {
 /// One frame as the JSON object the module documentation describes.
 pub fn observation_json(index: usize, o: &FaceObservation) -> Value {
     let landmarks: Vec<[f32; 3]> = o.landmarks.iter().map(|p| p.to_array()).collect();
-    let head = o.head.map(|h| {
-        json!({ "rotation": h.rotation.to_array(), "position": h.position.to_array() })
-    });
+    let head = o
+        .head
+        .map(|h| json!({ "rotation": h.rotation.to_array(), "position": h.position.to_array() }));
     let channels: Map<String, Value> = o
         .face
         .channels

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kagura_capture::source::{FrameFeed, FrameInput};
 use kagura_capture::SourceInput;
+use kagura_capture::source::{FrameFeed, FrameInput};
 use kagura_engine::{Engine, lock};
 
 use super::SharedSource;
@@ -43,7 +43,11 @@ impl FrameReader {
         match &reader.input {
             FrameInput::Files(files) if files.is_empty() => anyhow::bail!("no image files given"),
             FrameInput::Files(_) => {}
-            FrameInput::RawVideo { path, width, height } => {
+            FrameInput::RawVideo {
+                path,
+                width,
+                height,
+            } => {
                 anyhow::ensure!(
                     *width > 0 && *height > 0 && width * height <= 8192 * 8192,
                     "raw video {}: frame size {width}x{height} is not usable",
@@ -55,7 +59,11 @@ impl FrameReader {
                 );
             }
             #[cfg(feature = "camera")]
-            FrameInput::Camera { index, width, height } => {
+            FrameInput::Camera {
+                index,
+                width,
+                height,
+            } => {
                 reader.camera = Some(camera::Camera::open(*index, *width, *height)?);
             }
             #[cfg(not(feature = "camera"))]
@@ -81,7 +89,11 @@ impl FrameReader {
                 self.next += 1;
                 decode_image(&files[self.next - 1]).map(Some)
             }
-            FrameInput::RawVideo { path, width, height } => {
+            FrameInput::RawVideo {
+                path,
+                width,
+                height,
+            } => {
                 let (width, height) = (*width, *height);
                 let file = self.raw.as_mut().expect("opened");
                 let mut pixels = vec![0u8; width * height * 3];
@@ -97,7 +109,11 @@ impl FrameReader {
                     }
                 }
                 self.next += 1;
-                Ok(Some(Frame { width, height, pixels }))
+                Ok(Some(Frame {
+                    width,
+                    height,
+                    pixels,
+                }))
             }
             #[cfg(feature = "camera")]
             FrameInput::Camera { .. } => self.camera.as_mut().expect("opened").frame().map(Some),
