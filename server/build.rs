@@ -67,6 +67,101 @@ fn main() {
         }
     };
     write_asset_table(&out, missing.as_deref());
+    write_face_models(&web);
+}
+
+/// The MediaPipe face models inside npm's `@mediapipe/face_mesh` (installed by `npm ci` with the
+/// page): file name in the package's packed `.data` file, and its SHA-256. The byte ranges come
+/// from the package's loader script; the hashes pin what Kagura was tested with.
+const FACE_MODELS: [(&str, &str); 4] = [
+    (
+        "face_detection_short_range.tflite",
+        "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+    ),
+    (
+        "face_landmark_with_attention.tflite",
+        "883b7411747bac657c30c462d305d312e9dec6adbf8b85e2f5d8d722fca9455d",
+    ),
+    (
+        "face_landmark.tflite",
+        "c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1",
+    ),
+    (
+        "geometry_pipeline_metadata_landmarks.binarypb",
+        "bdbcda96dfcb7da883da124aaa2c55dee49770d934f0fcc71747f8c21bdc75b4",
+    ),
+];
+
+/// Writes `face_models.rs`: each face model's bytes (extracted from the npm package into
+/// OUT_DIR and checked against [`FACE_MODELS`]), or why they are missing.
+fn write_face_models(web: &Path) {
+    let package = web.join("node_modules/@mediapipe/face_mesh");
+    let data = package.join("face_mesh_solution_packed_assets.data");
+    let loader = package.join("face_mesh_solution_packed_assets_loader.js");
+    println!("cargo:rerun-if-changed={}", data.display());
+    let dir = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("face_models");
+    let table = match extract_face_models(&data, &loader, &dir) {
+        Ok(()) => {
+            let mut table = String::from(
+                "pub static FACE_MODEL_FILES: Result<&[(&str, &[u8])], &str> = Ok(&[\n",
+            );
+            for (name, _) in FACE_MODELS {
+                let path = dir.join(name).display().to_string();
+                table.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
+            }
+            table + "]);\n"
+        }
+        Err(reason) => {
+            println!("cargo:warning=the face models were not built in: {reason}");
+            format!(
+                "pub static FACE_MODEL_FILES: Result<&[(&str, &[u8])], &str> = Err({reason:?});\n"
+            )
+        }
+    };
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("face_models.rs");
+    std::fs::write(out, table).unwrap();
+}
+
+/// Cuts the face models out of the package's packed data file and checks their hashes.
+fn extract_face_models(data: &Path, loader: &Path, dir: &Path) -> Result<(), String> {
+    use sha2::Digest;
+    let (Ok(data), Ok(loader)) = (std::fs::read(data), std::fs::read_to_string(loader)) else {
+        return Err(format!(
+            "{} is not installed (`npm ci` in clients/web installs it with the page)",
+            data.display()
+        ));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, sha256) in FACE_MODELS {
+        let (start, end) = packed_range(&loader, name)
+            .ok_or_else(|| format!("the loader script does not list {name}"))?;
+        let bytes = data
+            .get(start..end)
+            .ok_or_else(|| format!("{name}: bytes {start}..{end} are past the data file's end"))?;
+        let actual = hex::encode(sha2::Sha256::digest(bytes));
+        if actual != sha256 {
+            return Err(format!("{name}: SHA-256 {actual}, expected {sha256}"));
+        }
+        std::fs::write(dir.join(name), bytes).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The byte range of `name` in the loader script's file list:
+/// `{"filename": ".../NAME", "start": S, "end": E}`.
+fn packed_range(loader: &str, name: &str) -> Option<(usize, usize)> {
+    let at = loader.find(&format!("/{name}\""))?;
+    let rest = &loader[at..];
+    let number_after = |key: &str| -> Option<usize> {
+        let from = rest.find(key)? + key.len();
+        let digits: String = rest[from..]
+            .trim_start_matches([' ', ':'])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    Some((number_after("\"start\"")?, number_after("\"end\"")?))
 }
 
 /// npm is a batch file on Windows, which `Command` does not find by the bare name.

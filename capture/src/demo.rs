@@ -306,6 +306,7 @@ mod tests {
         };
         let env = BuildEnv {
             read_file: &|_| Err(std::io::ErrorKind::NotFound.into()),
+            face_model: &|name| Err(format!("{name}: no models in this test")),
         };
         let mut source = config.build(&env).unwrap();
         let start = 1_000_000;

@@ -13,11 +13,14 @@
 
 pub mod bvh;
 pub mod demo;
+pub mod face;
+pub mod ifacialmocap;
 pub mod registry;
 pub mod sender_clock;
 pub mod source;
 pub mod ticker;
 pub mod vmc;
+pub mod webcam;
 
 pub use registry::{SourceConfig, source_kinds};
 pub use source::{

@@ -47,6 +47,8 @@ source_kinds! {
     Vmc => crate::vmc::VmcConfig,
     Bvh => crate::bvh::BvhConfig,
     Demo => crate::demo::DemoConfig,
+    Webcam => crate::webcam::WebcamConfig,
+    Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
 }
 
 #[cfg(test)]

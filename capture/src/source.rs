@@ -24,15 +24,53 @@ use serde::Serialize;
 pub enum SourceInput<'a> {
     /// One UDP datagram and its sender.
     Datagram { from: SocketAddr, bytes: &'a [u8] },
+    /// One video frame: 8-bit RGB, rows top to bottom, no padding (`width * height * 3` bytes).
+    Image {
+        width: usize,
+        height: usize,
+        pixels: &'a [u8],
+    },
 }
 
 /// What shell a source needs: which socket (if any) the server opens for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SourceIo {
     /// A UDP socket on this port (0: any free port), feeding [`SourceInput::Datagram`].
     Udp { port: u16 },
     /// No input: the source produces frames from [`Source::handle_timeout`] (the demo, a file).
     Timer,
+    /// Video frames, read and decoded by the shell at their rate, feeding [`SourceInput::Image`].
+    Frames(FrameFeed),
+}
+
+/// Where a video source's frames come from, and at what rate the shell delivers them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameFeed {
+    pub input: FrameInput,
+    /// Frames per second the shell delivers (files and raw video; a camera runs at its own).
+    pub fps: f32,
+    /// Whether files and raw video start again at the end.
+    pub looped: bool,
+}
+
+/// A video source's input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameInput {
+    /// Image files (PNG or JPEG), one frame each, in order.
+    Files(Vec<std::path::PathBuf>),
+    /// A raw video file: `width`×`height` RGB24 frames back to back (what
+    /// `ffmpeg -pix_fmt rgb24 -f rawvideo` writes).
+    RawVideo {
+        path: std::path::PathBuf,
+        width: usize,
+        height: usize,
+    },
+    /// A camera by index (built with the `camera` feature), at the size asked for.
+    Camera {
+        index: u32,
+        width: usize,
+        height: usize,
+    },
 }
 
 /// One performer stream of a source: which performer its frames drive, and how.
@@ -171,4 +209,7 @@ pub trait SourceKindSpec {
 pub struct BuildEnv<'a> {
     /// Reads a whole file (the shell decides where relative paths point).
     pub read_file: &'a dyn Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    /// A face model file by its MediaPipe name (`face_landmark.tflite`), from those built into
+    /// the binary; the error names the fix when they are not.
+    pub face_model: &'a dyn Fn(&str) -> Result<Vec<u8>, String>,
 }

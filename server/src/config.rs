@@ -47,6 +47,11 @@ pub struct Config {
     pub filters: FiltersConfig,
     /// How a performer fed by several sources moves between them.
     pub merging: MergingConfig,
+    /// Per performer, VRM presets derived from ARKit channels differently from the defaults:
+    /// `[expression_maps.alice] happy = { mouthSmileLeft = 0.6, mouthSmileRight = 0.6 }`
+    /// (an empty table turns a preset off). See `kagura_calibration::ExpressionMap`.
+    pub expression_maps:
+        BTreeMap<String, BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>>,
 }
 
 /// `[merging]`: when a source goes silent, its parts hold for `hold_ms`, then ease to the next
@@ -115,6 +120,7 @@ impl Default for Config {
             avatars: Default::default(),
             filters: FiltersConfig::default(),
             merging: MergingConfig::default(),
+            expression_maps: BTreeMap::new(),
         }
     }
 }

@@ -88,6 +88,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/filters/{kind}", put(update_filters))
         .route("/api/performers/{name}/calibration", get(calibration))
         .route("/api/performers/{name}/calibrate", post(calibrate))
+        .route(
+            "/api/performers/{name}/expression-map",
+            get(expression_map).put(set_expression_map),
+        )
         .with_state(state)
 }
 
@@ -183,6 +187,43 @@ async fn calibration(State(state): State<AppState>, Path(name): Path<String>) ->
             None => (StatusCode::NOT_FOUND, "performer removed\n").into_response(),
         },
         Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `GET /api/performers/{name}/expression-map`: every VRM preset's rule (ARKit channel →
+/// weight).
+async fn expression_map(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match performer_named(state.engine.bus(), Some(&name)) {
+        Ok(id) => match state.engine.performer(id) {
+            Some(performer) => Json(performer.expression_map().rules().clone()).into_response(),
+            None => (StatusCode::NOT_FOUND, "performer removed\n").into_response(),
+        },
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `PUT /api/performers/{name}/expression-map`: replaces the rules of the presets named (the
+/// others go back to the defaults); an empty rule turns a preset off.
+async fn set_expression_map(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(overrides): Json<
+        std::collections::BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>,
+    >,
+) -> Response {
+    let performer = match performer_named(state.engine.bus(), Some(&name)) {
+        Ok(id) => match state.engine.performer(id) {
+            Some(performer) => performer,
+            None => return (StatusCode::NOT_FOUND, "performer removed\n").into_response(),
+        },
+        Err(refusal) => return refusal.into_response(),
+    };
+    match kagura_calibration::ExpressionMap::with_overrides(&overrides) {
+        Ok(map) => {
+            performer.set_expression_map(map.clone());
+            Json(map.rules().clone()).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
 }
 

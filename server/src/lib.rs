@@ -7,6 +7,7 @@
 pub mod calibrations;
 pub mod clock;
 pub mod config;
+pub mod face_models;
 pub mod http;
 pub mod identity;
 pub mod quic;
@@ -59,6 +60,11 @@ impl Server {
         // Performers in config order, so that "the first performer" is the first named.
         for name in config.performer_names() {
             engine.add_performer(&name);
+        }
+        for (name, overrides) in &config.expression_maps {
+            let map = kagura_calibration::ExpressionMap::with_overrides(overrides)
+                .map_err(|e| anyhow::anyhow!("[expression_maps.{name}]: {e}"))?;
+            engine.add_performer(name).set_expression_map(map);
         }
         let calibrations = Arc::new(calibrations::Calibrations::new(&data_dir));
         calibrations.load_all(&engine)?;

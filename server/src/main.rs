@@ -1,4 +1,4 @@
-//! `kagura`: serve, demo, watch.
+//! `kagura`: serve, demo, watch, calibrate, face.
 
 mod cli;
 
@@ -25,6 +25,9 @@ enum Command {
     Watch(cli::watch::WatchArgs),
     /// Calibrate a performer on a running server (T-pose, yaw reset, face, height, reset).
     Calibrate(cli::calibrate::CalibrateArgs),
+    /// Track the face in image files or a raw video and print each frame (`--json`: landmarks,
+    /// head pose and channels as JSON lines).
+    Face(cli::face::FaceArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +46,8 @@ fn main() -> anyhow::Result<()> {
             Command::Demo(args) => cli::serve::serve(args.into_config()?).await,
             Command::Watch(args) => cli::watch::watch(args).await,
             Command::Calibrate(args) => cli::calibrate::calibrate(args).await,
+            // Tracking runs on this thread; nothing else runs on the runtime meanwhile.
+            Command::Face(args) => cli::face::face(args),
         }
     })
 }

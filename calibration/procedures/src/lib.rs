@@ -6,12 +6,14 @@
 //! Architecture invariant: no sockets, tasks, clocks or files: captures are fed frames.
 
 mod average;
+pub mod expression_map;
 mod face;
 mod mounting;
 mod profile;
 mod reference;
 
 pub use average::average_rotation;
+pub use expression_map::{ExpressionMap, ExpressionRule};
 pub use face::{ChannelRange, FaceCalibration, FaceCapture, FaceCaptureKind};
 pub use mounting::{MountingCapture, Space, bone_from_sensor};
 pub use profile::{

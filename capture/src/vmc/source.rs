@@ -265,7 +265,9 @@ impl Source for VmcSource {
     }
 
     fn handle_input(&mut self, input: SourceInput<'_>, now_us: u64) {
-        let SourceInput::Datagram { from, bytes } = input;
+        let SourceInput::Datagram { from, bytes } = input else {
+            return;
+        };
         let Some(index) = self
             .match_order
             .iter()

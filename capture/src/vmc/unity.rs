@@ -20,6 +20,17 @@ pub fn rotation_from_unity(q: Quat) -> Quat {
     Quat::from_xyzw(q.x, -q.y, -q.z, q.w)
 }
 
+/// Unity Euler angles in degrees, as `Quaternion.Euler(x, y, z)` reads them (roll about Z first,
+/// then pitch about X, then yaw about Y, all in Unity's left-handed space: `q = qY · qX · qZ`),
+/// → internal rotation. Face trackers built for Unity receivers (iFacialMocap's `head#`, VTube
+/// Studio's `Rotation`) send their angles this way.
+pub fn rotation_from_unity_euler_degrees(euler: Vec3) -> Quat {
+    let unity = Quat::from_rotation_y(euler.y.to_radians())
+        * Quat::from_rotation_x(euler.x.to_radians())
+        * Quat::from_rotation_z(euler.z.to_radians());
+    rotation_from_unity(unity)
+}
+
 /// Internal position → Unity (VMC) position.
 pub fn position_to_unity(p: Vec3) -> Vec3 {
     position_from_unity(p)
@@ -55,6 +66,25 @@ mod tests {
         let gltf_result = gltf_turn_left * gltf_forward;
         assert!((gltf_result - position_from_unity(unity_result)).length() < 1e-6);
         assert!((gltf_result - Vec3::X).length() < 1e-6, "{gltf_result}");
+    }
+
+    /// `Quaternion.Euler(0, 90, 0)` turns Unity's forward (+Z) to +X, the avatar's right in
+    /// Unity; in glTF the avatar's right is −X. `Euler(-30, 0, 0)` raises the face (Unity's
+    /// positive X rotation turns +Z down). Roll is applied first, yaw last.
+    #[test]
+    fn unity_euler_angles_keep_their_meaning() {
+        let yaw = rotation_from_unity_euler_degrees(Vec3::new(0.0, 90.0, 0.0));
+        assert!((yaw * Vec3::Z - Vec3::NEG_X).length() < 1e-6);
+        let pitch = rotation_from_unity_euler_degrees(Vec3::new(-30.0, 0.0, 0.0));
+        assert!((pitch * Vec3::Z).y > 0.49, "{}", pitch * Vec3::Z);
+        // X before Y: Euler(90, 90, 0) tips up to forward (+Z), then turns forward to Unity +X;
+        // mirrored, −X. (Y before X would leave up at +Z.)
+        let both = rotation_from_unity_euler_degrees(Vec3::new(90.0, 90.0, 0.0));
+        assert!(
+            (both * Vec3::Y - Vec3::NEG_X).length() < 1e-6,
+            "{}",
+            both * Vec3::Y
+        );
     }
 
     #[test]

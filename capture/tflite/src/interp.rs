@@ -8,8 +8,10 @@ use crate::ops;
 /// Executes a [`Model`]. Owns the activation arena and scratch space, both
 /// allocated once in [`Interpreter::new`]; [`Interpreter::invoke`] allocates
 /// nothing.
-pub struct Interpreter<'m> {
-    model: &'m Model,
+/// Generic over how it holds the model: `&Model` to borrow one, `Arc<Model>` (or `Box`) to own
+/// it, e.g. inside a long-lived tracker.
+pub struct Interpreter<M: std::ops::Deref<Target = Model>> {
+    model: M,
     arena: Vec<f32>,
     scratch: Vec<f32>,
 }
@@ -69,19 +71,19 @@ fn io<'a, const N: usize>(
     Ok((srcs, dst))
 }
 
-impl<'m> Interpreter<'m> {
+impl<M: std::ops::Deref<Target = Model>> Interpreter<M> {
     /// Allocates the arena the model's plan needs.
-    pub fn new(model: &'m Model) -> Result<Self, Error> {
+    pub fn new(model: M) -> Result<Self, Error> {
         Ok(Interpreter {
-            model,
             arena: vec![0.0; model.arena_len],
             scratch: vec![0.0; model.scratch_len],
+            model,
         })
     }
 
     /// The model this interpreter runs.
-    pub fn model(&self) -> &'m Model {
-        self.model
+    pub fn model(&self) -> &Model {
+        &self.model
     }
 
     /// Input `i`, to fill before [`Interpreter::invoke`]. Panics if `i` is not

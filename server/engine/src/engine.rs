@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use kagura_calibration::{CalibrationCapture, CalibrationKind, PerformerCalibration};
+use kagura_calibration::{
+    CalibrationCapture, CalibrationKind, ExpressionMap, PerformerCalibration,
+};
 use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_filter::PoseFilter;
 use kagura_merge::PoseMerger;
@@ -42,6 +44,8 @@ struct PerformerState {
     capture: Option<CalibrationCapture>,
     /// Whether a calibration procedure holds this performer (its countdown included).
     calibrating: bool,
+    /// VRM presets derived from ARKit channels.
+    expression_map: ExpressionMap,
 }
 
 /// Frames whose hips height is averaged (median) when nothing better tells the standing hips
@@ -76,7 +80,18 @@ impl Performer {
         let mut out = state.merger.compose(now_us);
         out.performer = self.id;
         state.calibration.apply_performer(&mut out);
+        state.expression_map.apply(&mut out);
         self.slot.publish(&out, now_us);
+    }
+
+    /// How this performer's VRM presets are derived from ARKit channels.
+    pub fn expression_map(&self) -> ExpressionMap {
+        lock(&self.state).expression_map.clone()
+    }
+
+    /// Replaces the expression map; the next frame uses it.
+    pub fn set_expression_map(&self, map: ExpressionMap) {
+        lock(&self.state).expression_map = map;
     }
 
     pub fn calibration(&self) -> PerformerCalibration {
@@ -221,6 +236,7 @@ impl Engine {
                 observed_hips: Vec::new(),
                 capture: None,
                 calibrating: false,
+                expression_map: ExpressionMap::default(),
             }),
         });
         performers.insert(id, performer.clone());

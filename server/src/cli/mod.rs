@@ -1,3 +1,4 @@
 pub mod calibrate;
+pub mod face;
 pub mod serve;
 pub mod watch;

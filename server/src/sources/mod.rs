@@ -4,6 +4,7 @@
 //! [`StreamRoute`]. One shell per kind of IO ([`SourceIo`]), not per kind of source: a new
 //! source kind needs no code here.
 
+pub mod frames;
 mod udp;
 
 use std::net::{IpAddr, SocketAddr};
@@ -111,9 +112,11 @@ pub async fn start(
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SharedSource> {
     let read_file = |path: &std::path::Path| std::fs::read(path);
+    let face_model = |name: &str| crate::face_models::FaceModelFiles::embedded_file(name);
     let source = config
         .build(&BuildEnv {
             read_file: &read_file,
+            face_model: &face_model,
         })
         .map_err(|e| anyhow::anyhow!("{} source: {e}", config.kind()))?;
     for stream in source.report().streams {
@@ -140,6 +143,9 @@ pub async fn start(
         }
         SourceIo::Timer => {
             tasks.spawn(run_timer(running.clone(), engine.clone()));
+        }
+        SourceIo::Frames(feed) => {
+            tasks.spawn(frames::spawn(feed, running.clone(), engine.clone())?);
         }
     }
     Ok(running)
