@@ -20,6 +20,7 @@ pub mod sender_clock;
 pub mod source;
 pub mod ticker;
 pub mod vmc;
+pub mod vtube_studio;
 
 pub use registry::{SourceConfig, source_kinds};
 pub use source::{

@@ -48,6 +48,7 @@ source_kinds! {
     Bvh => crate::bvh::BvhConfig,
     Demo => crate::demo::DemoConfig,
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
+    VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 pub mod names;
 mod sample;
 
+use std::net::{IpAddr, SocketAddr};
+
 use kagura_filter::{FilterSettings, OneEuroParams};
 use kagura_merge::{BodyPart, SourceRole};
 
@@ -28,6 +30,17 @@ pub fn role(parts: &Option<Vec<BodyPart>>, priority: i32) -> SourceRole {
         &Some(parts.clone().unwrap_or_else(|| FACE_PARTS.to_vec())),
         priority,
     )
+}
+
+/// A phone's address from a config: `IP` (on `default_port`) or `IP:port`. Host names are not
+/// resolved: sources do no IO.
+pub fn phone_address(text: &str, default_port: u16) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| {
+            text.parse::<IpAddr>()
+                .map(|ip| SocketAddr::new(ip, default_port))
+        })
+        .map_err(|_| format!("phone address {text:?} is neither IP nor IP:port"))
 }
 
 /// The default for a face source config's `priority`.
