@@ -15,6 +15,7 @@ pub mod bvh;
 pub mod demo;
 pub mod face;
 pub mod ifacialmocap;
+pub mod openseeface;
 pub mod registry;
 pub mod sender_clock;
 pub mod source;

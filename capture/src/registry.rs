@@ -49,6 +49,7 @@ source_kinds! {
     Demo => crate::demo::DemoConfig,
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
+    Openseeface => crate::openseeface::OpenSeeFaceConfig,
 }
 
 #[cfg(test)]
