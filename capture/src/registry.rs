@@ -49,6 +49,8 @@ source_kinds! {
     Demo => crate::demo::DemoConfig,
     Webcam => crate::webcam::WebcamConfig,
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
+    VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
+    Openseeface => crate::openseeface::OpenSeeFaceConfig,
 }
 
 #[cfg(test)]

@@ -162,6 +162,11 @@ pub trait Source: Send {
     /// Its streams; [`SourceEvent::Frame`] names them by index.
     fn streams(&self) -> &[StreamSpec];
 
+    /// Tells the source the local address its shell bound, before any input or timeout (a
+    /// config's port 0 becomes a real port here). A source that names its own port to a peer
+    /// (a request saying where to send) needs it; others ignore it.
+    fn handle_bound(&mut self, _local: SocketAddr) {}
+
     /// Takes input that arrived at `now_us`. Bad input is counted, never fatal.
     fn handle_input(&mut self, input: SourceInput<'_>, now_us: u64);
 

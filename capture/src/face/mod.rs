@@ -9,6 +9,8 @@
 pub mod names;
 mod sample;
 
+use std::net::{IpAddr, SocketAddr};
+
 use kagura_filter::{FilterSettings, OneEuroParams};
 use kagura_merge::{BodyPart, SourceRole};
 
@@ -28,6 +30,17 @@ pub fn role(parts: &Option<Vec<BodyPart>>, priority: i32) -> SourceRole {
         &Some(parts.clone().unwrap_or_else(|| FACE_PARTS.to_vec())),
         priority,
     )
+}
+
+/// A phone's address from a config: `IP` (on `default_port`) or `IP:port`. Host names are not
+/// resolved: sources do no IO.
+pub fn phone_address(text: &str, default_port: u16) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| {
+            text.parse::<IpAddr>()
+                .map(|ip| SocketAddr::new(ip, default_port))
+        })
+        .map_err(|_| format!("phone address {text:?} is neither IP nor IP:port"))
 }
 
 /// The default for a face source config's `priority`.
@@ -99,6 +112,47 @@ mod tests {
         }
         assert!(jitter_out < 0.5 * jitter_in, "{jitter_out} vs {jitter_in}");
         assert!(error_after_turn < 2.0, "{error_after_turn}° behind");
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes, whole or cut to OpenSeeFace's record length, through all three face
+        /// sources: counted or framed, never a panic; every frame written is valid.
+        #[test]
+        fn every_face_source_takes_any_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4000),
+            whole_records in proptest::prelude::any::<bool>(),
+        ) {
+            use crate::source::{Source, SourceEvent, SourceInput};
+            let osf_len = crate::openseeface::RECORD_LEN;
+            let bytes = if whole_records && bytes.len() >= osf_len {
+                &bytes[..bytes.len() / osf_len * osf_len]
+            } else {
+                &bytes[..]
+            };
+            let mut sources: Vec<Box<dyn Source>> = vec![
+                Box::new(crate::ifacialmocap::IFacialMocapSource::new(
+                    &toml::from_str("performer = \"p\"").unwrap()).unwrap()),
+                Box::new(crate::vtube_studio::VtubeStudioSource::new(
+                    &toml::from_str("performer = \"p\"\nphone = \"10.0.0.1\"").unwrap()).unwrap()),
+                Box::new(crate::openseeface::OpenSeeFaceSource::new(
+                    &toml::from_str("performer = \"p\"").unwrap()).unwrap()),
+            ];
+            for source in &mut sources {
+                source.handle_input(
+                    SourceInput::Datagram { from: "10.0.0.1:1".parse().unwrap(), bytes },
+                    1_000_000,
+                );
+                while let Some(SourceEvent::Frame { frame, .. }) = source.poll_event() {
+                    for (_, q) in frame.pose.bones() {
+                        proptest::prop_assert!(q.is_finite() && (q.length() - 1.0).abs() < 1e-3);
+                    }
+                    for (_, w) in frame.pose.expressions() {
+                        proptest::prop_assert!((0.0..=1.0).contains(&w));
+                    }
+                }
+                let _ = source.report();
+            }
+        }
     }
 
     #[test]

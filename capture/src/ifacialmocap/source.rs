@@ -2,7 +2,7 @@
 //! iFacialMocap mode) streaming one performer's face to one UDP port.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use kagura_filter::FilterSettings;
 use kagura_merge::BodyPart;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::convention;
 use super::parser::{ParseError, parse};
-use crate::face::{self, FaceSample};
+use crate::face::{self, FaceSample, phone_address};
 use crate::source::{
     BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
     SourceReport, StreamReport, StreamSpec, Transmit,
@@ -86,16 +86,6 @@ fn default_port() -> u16 {
 
 fn yes() -> bool {
     true
-}
-
-/// Parses `IP` or `IP:port` (hostnames are not resolved: sources do no IO).
-pub(crate) fn phone_address(text: &str, default_port: u16) -> Result<SocketAddr, String> {
-    text.parse::<SocketAddr>()
-        .or_else(|_| {
-            text.parse::<IpAddr>()
-                .map(|ip| SocketAddr::new(ip, default_port))
-        })
-        .map_err(|_| format!("phone address {text:?} is neither IP nor IP:port"))
 }
 
 impl SourceKindSpec for IFacialMocapConfig {

@@ -138,7 +138,12 @@ pub async fn start(
     match config.io() {
         SourceIo::Udp { port } => {
             let socket = udp::bind(SocketAddr::new(bind, port)).await?;
-            lock(&running).address = Some(socket.local_addr()?);
+            let local = socket.local_addr()?;
+            {
+                let mut running = lock(&running);
+                running.address = Some(local);
+                running.source.handle_bound(local);
+            }
             tasks.spawn(udp::run(socket, running.clone(), engine.clone()));
         }
         SourceIo::Timer => {
