@@ -165,7 +165,8 @@ pub fn measure(face: &CanonicalFace, pose: &FacePose, landmarks: &[Vec3], out: &
     let lip_centre =
         |p: &dyn Fn(usize) -> Vec3| (p(UPPER_LIP_INNER).y + p(LOWER_LIP_INNER).y) / 2.0;
     let (centre, centre0) = (lip_centre(&f), lip_centre(&c));
-    for (corner, smile, frown, stretch) in [
+    let mut smile = 0.0f32;
+    for (corner, smile_channel, frown, stretch) in [
         (
             MOUTH_LEFT,
             E::MouthSmileLeft,
@@ -181,7 +182,8 @@ pub fn measure(face: &CanonicalFace, pose: &FacePose, landmarks: &[Vec3], out: &
     ] {
         let rise = (f(corner).y - centre) - (c(corner).y - centre0);
         let smiling = unit(rise / SMILE_FULL_CM);
-        push(smile, smiling);
+        smile = smile.max(smiling);
+        push(smile_channel, smiling);
         push(frown, -rise / FROWN_FULL_CM);
         let out_by = (f(corner).x.abs() - c(corner).x.abs()) / c(corner).x.abs();
         push(stretch, out_by / WIDE_FULL * (1.0 - smiling));
@@ -206,13 +208,17 @@ pub fn measure(face: &CanonicalFace, pose: &FacePose, landmarks: &[Vec3], out: &
     }
     push(E::BrowInnerUp, inner_up / BROW_UP_FULL_CM);
 
-    // Cheeks: seen as the cheek points moving outward.
+    // Cheeks: seen as the cheek points moving outward with the mouth closed and not smiling (a
+    // smile lifts and widens the cheeks too).
     let bulge = CHEEK
         .iter()
         .map(|&i| f(i).x.abs() - c(i).x.abs())
         .sum::<f32>()
         / 2.0;
-    push(E::CheekPuff, bulge / CHEEK_FULL_CM * (1.0 - open));
+    push(
+        E::CheekPuff,
+        bulge / CHEEK_FULL_CM * (1.0 - open) * (1.0 - smile),
+    );
 
     // VRM visemes from openness and shape.
     push(E::Aa, open * (1.0 - narrow));

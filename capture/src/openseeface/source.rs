@@ -209,7 +209,9 @@ impl Source for OpenSeeFaceSource {
     }
 
     fn handle_input(&mut self, input: SourceInput<'_>, now_us: u64) {
-        let SourceInput::Datagram { from, bytes } = input;
+        let SourceInput::Datagram { from, bytes } = input else {
+            return;
+        };
         self.datagrams += 1;
         let Ok(records) = records(bytes) else {
             self.rejected_length += 1;

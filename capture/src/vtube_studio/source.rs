@@ -193,7 +193,9 @@ impl Source for VtubeStudioSource {
     }
 
     fn handle_input(&mut self, input: SourceInput<'_>, now_us: u64) {
-        let SourceInput::Datagram { from, bytes } = input;
+        let SourceInput::Datagram { from, bytes } = input else {
+            return;
+        };
         self.stats.datagrams += 1;
         self.last_sender = Some(from);
         self.sample.clear();
