@@ -166,12 +166,24 @@ pub fn spawn(
     running: SharedSource,
     engine: Arc<Engine>,
 ) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    let mut reader = FrameReader::open(feed.input.clone())?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
+    // The reader is opened on its own thread (a camera handle may not move between threads);
+    // whether that worked comes back before this returns.
+    let (opened_tx, opened) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("kagura-frames".into())
         .spawn(move || {
+            let mut reader = match FrameReader::open(feed.input.clone()) {
+                Ok(reader) => {
+                    let _ = opened_tx.send(Ok(()));
+                    reader
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                    return;
+                }
+            };
             let period = Duration::from_secs_f32(1.0 / feed.fps.clamp(0.1, 1000.0));
             let mut due = Instant::now();
             while !stopped.load(Ordering::Relaxed) {
@@ -201,6 +213,9 @@ pub fn spawn(
                 source.drain(&engine, now);
             }
         })?;
+    opened
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the video thread ended before opening its input"))??;
     Ok(async move {
         let _stop = StopOnDrop(stop);
         std::future::pending::<()>().await
