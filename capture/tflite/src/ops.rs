@@ -2,7 +2,6 @@
 //! kernels may index freely within the sizes they are given.
 
 use crate::gemm::{Epilogue, PackedB, gemm};
-use crate::simd::{madd, multiversion};
 
 /// A fused activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,7 +58,7 @@ pub(crate) struct Window {
 impl Window {
     /// The output positions `ox` whose input column `ox*s + off` lies in `0..len`.
     #[inline]
-    fn valid_range(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
+    pub(crate) fn valid_range(off: isize, s: usize, len: usize, out: usize) -> (usize, usize) {
         let s = s as isize;
         let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
         let hi = if len as isize - off <= 0 {
@@ -142,22 +141,37 @@ pub(crate) fn conv2d(
     }
 }
 
-multiversion!(pub(crate) fn depthwise = depthwise_impl(
+/// DEPTHWISE_CONV_2D: the AVX2+FMA kernel when the CPU has it and the
+/// multiplier is 1, else the portable one.
+pub(crate) fn depthwise(
     g: &Window,
     input: &[f32],
     weights: &[f32],
     bias: &[f32],
     act: Act,
     out: &mut [f32],
-));
+) {
+    #[cfg(target_arch = "x86_64")]
+    if g.oc == g.ic && crate::simd::has_avx2_fma() {
+        let c = g.ic;
+        assert!(input.len() >= g.batch * g.ih * g.iw * c);
+        assert!(out.len() >= g.batch * g.oh * g.ow * c);
+        assert!(weights.len() >= g.kh * g.kw * c && bias.len() >= c);
+        // SAFETY: the CPU has AVX2 and FMA; the sizes were checked above.
+        unsafe { x86::depthwise(g, input, weights, bias, act, out) };
+        return;
+    }
+    depthwise_portable(g, input, weights, bias, act, out);
+}
 
 /// Channels per depthwise block.
 const DW_LANES: usize = 8;
 
-/// DEPTHWISE_CONV_2D, multiplier 1, channels a multiple of [`DW_LANES`]:
-/// each output pixel's channel block accumulates all taps in registers.
-#[inline(always)]
-fn depthwise_impl<const FMA: bool>(
+/// Portable DEPTHWISE_CONV_2D, multiplier 1, channels a multiple of
+/// [`DW_LANES`]: each output pixel's channel block accumulates all taps in
+/// registers (written for auto-vectorisation). Other cases go to
+/// [`depthwise_generic`].
+fn depthwise_portable(
     g: &Window,
     input: &[f32],
     weights: &[f32],
@@ -190,13 +204,231 @@ fn depthwise_impl<const FMA: bool>(
                                 .try_into()
                                 .unwrap();
                             for l in 0..L {
-                                acc[l] = madd::<FMA>(s[l], w[l], acc[l]);
+                                acc[l] += s[l] * w[l];
                             }
                         }
                     }
                     act.apply_slice(&mut acc);
                     dst[cb..cb + L].copy_from_slice(&acc);
                 }
+            }
+        }
+    }
+}
+
+/// Output positions `lo..hi` whose whole window (`k` taps, dilation `d`,
+/// stride `s`, leading padding `pad`) lies inside an input of length `len`.
+fn interior(pad: usize, s: usize, d: usize, k: usize, len: usize, out: usize) -> (usize, usize) {
+    let lo = pad.div_ceil(s);
+    let span = (k - 1) * d;
+    let hi = if len + pad > span {
+        ((len + pad - span - 1) / s + 1).min(out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+/// The AVX2+FMA depthwise kernel (multiplier 1, any channel count).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)] // register tiles read best indexed
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{Act, Window, interior};
+    use crate::simd::x86::{Lanes, act as vact};
+
+    /// # Safety
+    /// AVX2 and FMA; `g.oc == g.ic`; `input`, `out`, `weights`, `bias` at
+    /// least as long as `g` says.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn depthwise(
+        g: &Window,
+        input: &[f32],
+        weights: &[f32],
+        bias: &[f32],
+        act: Act,
+        out: &mut [f32],
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match (g.kh, g.kw) {
+                (3, 3) => run::<3, 3>(g, input, weights, bias, act, out),
+                (5, 5) => run::<5, 5>(g, input, weights, bias, act, out),
+                _ => run::<0, 0>(g, input, weights, bias, act, out),
+            }
+        }
+    }
+
+    /// Border pixels (and every pixel when `KH == 0`) take the general path
+    /// with clipped tap ranges; interior pixels of full channel blocks take
+    /// a `KH × KW` kernel with the weights in registers, four pixels at a
+    /// time.
+    ///
+    /// # Safety
+    /// As for [`depthwise`].
+    #[inline(always)]
+    unsafe fn run<const KH: usize, const KW: usize>(
+        g: &Window,
+        input: &[f32],
+        weights: &[f32],
+        bias: &[f32],
+        act: Act,
+        out: &mut [f32],
+    ) {
+        let c = g.ic;
+        let (ip, wp, bp, op) = (
+            input.as_ptr(),
+            weights.as_ptr(),
+            bias.as_ptr(),
+            out.as_mut_ptr(),
+        );
+        let (oy_lo, oy_hi) = interior(g.pad_t, g.sh, g.dh, g.kh, g.ih, g.oh);
+        let (ox_lo, ox_hi) = interior(g.pad_l, g.sw, g.dw, g.kw, g.iw, g.ow);
+        for b in 0..g.batch {
+            for oy in 0..g.oh {
+                let iy0 = (oy * g.sh) as isize - g.pad_t as isize;
+                let (ky_lo, ky_hi) = Window::valid_range(iy0, g.dh, g.ih, g.kh);
+                let fast = KH > 0 && (oy_lo..oy_hi).contains(&oy);
+                let obase = ((b * g.oh + oy) * g.ow) * c;
+                for cb in (0..c).step_by(8) {
+                    // SAFETY: AVX2 (caller).
+                    let lanes = unsafe { Lanes::new(c - cb) };
+                    // SAFETY (of the `pixel` calls): AVX2+FMA; every tap
+                    // read is at a valid (iy, ix) of batch b, channels
+                    // cb..cb + lanes ≤ c; the write is pixel (oy, ox).
+                    let px = Px {
+                        g,
+                        ip,
+                        wp,
+                        bp,
+                        op,
+                        b,
+                        iy0,
+                        ky: (ky_lo, ky_hi),
+                        obase,
+                        cb,
+                        lanes,
+                        act,
+                    };
+                    if !fast || lanes.len() < 8 {
+                        for ox in 0..g.ow {
+                            unsafe { px.pixel(ox) };
+                        }
+                        continue;
+                    }
+                    for ox in 0..ox_lo {
+                        unsafe { px.pixel(ox) };
+                    }
+                    // SAFETY: rows iy0..iy0 + (KH-1)·dh and, for ox in
+                    // ox_lo..ox_hi, columns ox·sw - pad_l + 0..=(KW-1)·dw
+                    // are inside the input (that is what `interior` means);
+                    // channels cb..cb + 8 ≤ c.
+                    unsafe {
+                        let mut wv = [[_mm256_setzero_ps(); KW]; KH];
+                        for ky in 0..KH {
+                            for kx in 0..KW {
+                                wv[ky][kx] = _mm256_loadu_ps(wp.add((ky * KW + kx) * c + cb));
+                            }
+                        }
+                        let bv = _mm256_loadu_ps(bp.add(cb));
+                        let row0 = ip.add(((b * g.ih + iy0 as usize) * g.iw) * c + cb);
+                        let mut ox = ox_lo;
+                        while ox + 4 <= ox_hi {
+                            block::<KH, KW, 4>(g, row0, &wv, bv, act, op.add(obase + cb), ox);
+                            ox += 4;
+                        }
+                        while ox < ox_hi {
+                            block::<KH, KW, 1>(g, row0, &wv, bv, act, op.add(obase + cb), ox);
+                            ox += 1;
+                        }
+                    }
+                    for ox in ox_hi..g.ow {
+                        unsafe { px.pixel(ox) };
+                    }
+                }
+            }
+        }
+    }
+
+    /// One row and channel block of the general path.
+    struct Px<'a> {
+        g: &'a Window,
+        ip: *const f32,
+        wp: *const f32,
+        bp: *const f32,
+        op: *mut f32,
+        b: usize,
+        iy0: isize,
+        ky: (usize, usize),
+        obase: usize,
+        cb: usize,
+        lanes: Lanes,
+        act: Act,
+    }
+
+    impl Px<'_> {
+        /// One output pixel with clipped tap ranges.
+        ///
+        /// # Safety
+        /// AVX2+FMA; the pointers cover the tensors of `g`, `ky` is the
+        /// valid tap range of the row and `cb + lanes ≤ c`.
+        #[inline(always)]
+        unsafe fn pixel(&self, ox: usize) {
+            let (g, c, lanes) = (self.g, self.g.ic, self.lanes);
+            let ix0 = (ox * g.sw) as isize - g.pad_l as isize;
+            let (kx_lo, kx_hi) = Window::valid_range(ix0, g.dw, g.iw, g.kw);
+            // SAFETY: (iy, ix) are valid input positions, channels in range.
+            unsafe {
+                let mut acc = lanes.load(self.bp.add(self.cb));
+                for ky in self.ky.0..self.ky.1 {
+                    let iy = (self.iy0 + (ky * g.dh) as isize) as usize;
+                    let row = self.ip.add(((self.b * g.ih + iy) * g.iw) * c + self.cb);
+                    for kx in kx_lo..kx_hi {
+                        let ix = (ix0 + (kx * g.dw) as isize) as usize;
+                        let w = lanes.load(self.wp.add((ky * g.kw + kx) * c + self.cb));
+                        acc = _mm256_fmadd_ps(lanes.load(row.add(ix * c)), w, acc);
+                    }
+                }
+                lanes.store(
+                    self.op.add(self.obase + ox * c + self.cb),
+                    vact(self.act, acc),
+                );
+            }
+        }
+    }
+
+    /// `P` interior pixels from `ox`, eight channels.
+    ///
+    /// # Safety
+    /// AVX2+FMA; `row0` is the first input row of the window at the
+    /// channel block; the window of every pixel is inside the input.
+    #[inline(always)]
+    unsafe fn block<const KH: usize, const KW: usize, const P: usize>(
+        g: &Window,
+        row0: *const f32,
+        wv: &[[__m256; KW]; KH],
+        bias: __m256,
+        act: Act,
+        orow: *mut f32,
+        ox: usize,
+    ) {
+        let c = g.ic;
+        // SAFETY: see the function's contract.
+        unsafe {
+            let mut acc = [bias; P];
+            for ky in 0..KH {
+                let row = row0.add(ky * g.dh * g.iw * c);
+                for kx in 0..KW {
+                    for p in 0..P {
+                        let ix = (ox + p) * g.sw - g.pad_l + kx * g.dw;
+                        acc[p] =
+                            _mm256_fmadd_ps(_mm256_loadu_ps(row.add(ix * c)), wv[ky][kx], acc[p]);
+                    }
+                }
+            }
+            for p in 0..P {
+                _mm256_storeu_ps(orow.add((ox + p) * c), vact(act, acc[p]));
             }
         }
     }
@@ -454,6 +686,81 @@ pub(crate) fn strided_slice(
                         out[o] = input[base + at(4, d4)];
                         o += 1;
                     }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// The dispatched depthwise kernel (AVX2 when available) and the
+    /// portable one agree with the generic reference.
+    #[test]
+    fn depthwise_kernels_agree() {
+        let mut s = 3;
+        // (ih, iw, c, k, stride, dilation, pad)
+        for &(ih, iw, c, k, st, d, pad) in &[
+            (9, 11, 16, 3, 1, 1, 1),
+            (10, 7, 24, 3, 2, 1, 0),
+            (8, 8, 28, 3, 2, 1, 1),
+            (12, 13, 8, 5, 1, 1, 2),
+            (12, 9, 42, 5, 2, 1, 2),
+            (7, 7, 4, 3, 1, 2, 2),
+            (6, 6, 16, 2, 2, 1, 0),
+            (2, 3, 16, 3, 1, 1, 1),
+        ] {
+            let eff = (k - 1) * d + 1;
+            let oh = (ih + 2 * pad - eff) / st + 1;
+            let ow = (iw + 2 * pad - eff) / st + 1;
+            let g = Window {
+                batch: 2,
+                ih,
+                iw,
+                ic: c,
+                oh,
+                ow,
+                oc: c,
+                kh: k,
+                kw: k,
+                sh: st,
+                sw: st,
+                dh: d,
+                dw: d,
+                pad_t: pad,
+                pad_l: pad,
+            };
+            let input: Vec<f32> = (0..2 * ih * iw * c).map(|_| lcg(&mut s)).collect();
+            let w: Vec<f32> = (0..k * k * c).map(|_| lcg(&mut s)).collect();
+            let bias: Vec<f32> = (0..c).map(|_| lcg(&mut s)).collect();
+            for act in [Act::None, Act::Relu6] {
+                let n = 2 * oh * ow * c;
+                let (mut a, mut b, mut r) = (vec![7.0; n], vec![7.0; n], vec![7.0; n]);
+                depthwise(&g, &input, &w, &bias, act, &mut a);
+                depthwise_portable(&g, &input, &w, &bias, act, &mut b);
+                depthwise_generic(&g, &input, &w, &bias, act, &mut r);
+                for i in 0..n {
+                    assert!(
+                        (a[i] - r[i]).abs() < 1e-5,
+                        "{g:?} at {i}: {} vs {}",
+                        a[i],
+                        r[i]
+                    );
+                    assert!(
+                        (b[i] - r[i]).abs() < 1e-5,
+                        "{g:?} at {i}: {} vs {}",
+                        b[i],
+                        r[i]
+                    );
                 }
             }
         }
