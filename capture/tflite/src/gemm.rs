@@ -84,30 +84,71 @@ pub(crate) struct Epilogue<'a> {
     pub(crate) prelu: Option<&'a [f32]>,
 }
 
+/// Where the rows of A are: row `r` is `segs` runs of `seg_len` values,
+/// run `s` starting at `r · row_step + s · seg_step`. A dense matrix is one
+/// run per row; the interior of a convolution is one run per kernel row
+/// (im2col without the copy).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ALayout {
+    pub(crate) row_step: usize,
+    pub(crate) seg_step: usize,
+    pub(crate) segs: usize,
+    pub(crate) seg_len: usize,
+}
+
+impl ALayout {
+    /// Rows of `k` values, `lda` apart.
+    pub(crate) fn dense(lda: usize, k: usize) -> Self {
+        ALayout {
+            row_step: lda,
+            seg_step: 0,
+            segs: 1,
+            seg_len: k,
+        }
+    }
+
+    /// One past the last index of `m ≥ 1` rows.
+    fn span(&self, m: usize) -> usize {
+        (m - 1) * self.row_step + (self.segs - 1) * self.seg_step + self.seg_len
+    }
+}
+
 /// `c[m × n] (row stride n) = a[m × k] (row stride lda) · b`, then epilogue.
 /// `residual`, when present, has the same layout as `c`.
 pub(crate) fn gemm(m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ep: &Epilogue) {
+    gemm_a(m, a, ALayout::dense(lda, b.k), b, c, ep);
+}
+
+/// [`gemm`] with A's rows laid out as `lay` says.
+pub(crate) fn gemm_a(m: usize, a: &[f32], lay: ALayout, b: &PackedB, c: &mut [f32], ep: &Epilogue) {
     if m == 0 || b.n == 0 {
         return;
     }
-    assert!(lda >= b.k && a.len() >= (m - 1) * lda + b.k);
+    assert!(lay.segs >= 1 && lay.segs * lay.seg_len == b.k && a.len() >= lay.span(m));
     assert!(c.len() >= m * b.n && ep.bias.len() >= b.n);
     assert!(ep.residual.is_none_or(|r| r.len() >= m * b.n));
     assert!(ep.prelu.is_none_or(|p| p.len() >= b.n));
     #[cfg(target_arch = "x86_64")]
     if crate::simd::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA, and the sizes were checked above.
-        unsafe { x86::gemm(m, a, lda, b, c, ep) };
+        unsafe { x86::gemm(m, a, lay, b, c, ep) };
         return;
     }
-    portable::gemm(m, a, lda, b, c, ep);
+    portable::gemm(m, a, lay, b, c, ep);
 }
 
 /// The plain-Rust kernel (any target; also the reference in tests).
 mod portable {
-    use super::{Epilogue, MR, NR, PackedB};
+    use super::{ALayout, Epilogue, MR, NR, PackedB};
 
-    pub(super) fn gemm(m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ep: &Epilogue) {
+    pub(super) fn gemm(
+        m: usize,
+        a: &[f32],
+        lay: ALayout,
+        b: &PackedB,
+        c: &mut [f32],
+        ep: &Epilogue,
+    ) {
         let k = b.k;
         let mut i = 0;
         while i < m {
@@ -119,10 +160,11 @@ mod portable {
                     ($($r:literal)*) => {
                         match r {
                             $($r => {
+                                let a = &a[i * lay.row_step..];
                                 let acc = if p.width == NR {
-                                    tile::<$r, NR>(&a[i * lda..], lda, k, panel)
+                                    tile::<$r, NR>(a, lay, panel)
                                 } else {
-                                    pad(tile::<$r, { NR / 2 }>(&a[i * lda..], lda, k, panel))
+                                    pad(tile::<$r, { NR / 2 }>(a, lay, panel))
                                 };
                                 store(&acc, i, p.j0, w, b.n, c, ep);
                             })*
@@ -143,17 +185,20 @@ mod portable {
     #[inline(always)]
     fn tile<const R: usize, const W: usize>(
         a: &[f32],
-        lda: usize,
-        k: usize,
+        lay: ALayout,
         panel: &[f32],
     ) -> [[f32; W]; R] {
         let mut acc = [[0.0f32; W]; R];
-        let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * lda..r * lda + k]);
-        for (kk, bv) in panel.chunks_exact(W).enumerate().take(k) {
-            for r in 0..R {
-                let av = rows[r][kk];
-                for j in 0..W {
-                    acc[r][j] += av * bv[j];
+        let len = lay.seg_len;
+        for (s, seg) in panel.chunks_exact(len * W).enumerate() {
+            let rows: [&[f32]; R] =
+                std::array::from_fn(|r| &a[r * lay.row_step + s * lay.seg_step..][..len]);
+            for (kk, bv) in seg.chunks_exact(W).enumerate() {
+                for r in 0..R {
+                    let av = rows[r][kk];
+                    for j in 0..W {
+                        acc[r][j] += av * bv[j];
+                    }
                 }
             }
         }
@@ -199,30 +244,29 @@ mod portable {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Epilogue, MR, NR, PackedB};
+    use super::{ALayout, Epilogue, MR, NR, PackedB};
     use crate::simd::x86::{Lanes, act};
 
     /// # Safety
     /// The CPU must have AVX2 and FMA; `m ≥ 1` and the slice sizes must be
-    /// those asserted by [`super::gemm`].
+    /// those asserted by [`super::gemm_a`].
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn gemm(
         m: usize,
         a: &[f32],
-        lda: usize,
+        lay: ALayout,
         b: &PackedB,
         c: &mut [f32],
         ep: &Epilogue,
     ) {
-        let k = b.k;
         let mut i = 0;
         while i < m {
             let r = MR.min(m - i);
             for p in b.panels() {
                 let w = p.width.min(b.n - p.j0);
-                // SAFETY: rows i..i + r of A hold k values each (a.len() ≥
-                // (m - 1)·lda + k); the panel holds k·width values at p.off.
-                let ap = unsafe { a.as_ptr().add(i * lda) };
+                // SAFETY: rows i..i + r of A lie inside `a` (a.len() ≥
+                // lay.span(m)); the panel holds k·width values at p.off.
+                let ap = unsafe { a.as_ptr().add(i * lay.row_step) };
                 let bp = unsafe { b.data.as_ptr().add(p.off) };
                 macro_rules! go {
                     ($($r:literal)*) => {
@@ -231,11 +275,11 @@ mod x86 {
                                 // SAFETY: as above; `store` writes rows
                                 // i..i + r, columns j0..j0 + w < n of C.
                                 ($r, true) => unsafe {
-                                    let acc = tile::<$r, 2>(ap, lda, k, bp);
+                                    let acc = tile::<$r, 2>(ap, lay, bp);
                                     store::<$r, 2>(&acc, i, p.j0, w, b.n, c, ep);
                                 },
                                 ($r, false) => unsafe {
-                                    let acc = tile::<$r, 1>(ap, lda, k, bp);
+                                    let acc = tile::<$r, 1>(ap, lay, bp);
                                     store::<$r, 1>(&acc, i, p.j0, w, b.n, c, ep);
                                 },
                             )*
@@ -252,25 +296,31 @@ mod x86 {
     /// `R` rows × `8V` columns of A·B, in registers.
     ///
     /// # Safety
-    /// AVX2+FMA; `a` points at `R` rows of `k` values (stride `lda`), `b` at
+    /// AVX2+FMA; `a` points at `R` rows laid out as `lay` says, `b` at
     /// `k` rows of `8V` values.
     #[inline(always)]
     unsafe fn tile<const R: usize, const V: usize>(
         a: *const f32,
-        lda: usize,
-        k: usize,
+        lay: ALayout,
         b: *const f32,
     ) -> [[__m256; V]; R] {
         // SAFETY: every pointer offset stays inside the ranges above.
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); V]; R];
-            for kk in 0..k {
-                let bv: [__m256; V] =
-                    std::array::from_fn(|v| _mm256_loadu_ps(b.add(kk * 8 * V + 8 * v)));
-                for r in 0..R {
-                    let av = _mm256_broadcast_ss(&*a.add(r * lda + kk));
+            let mut b = b;
+            for s in 0..lay.segs {
+                let a = a.add(s * lay.seg_step);
+                for kk in 0..lay.seg_len {
+                    let mut bv = [_mm256_setzero_ps(); V];
                     for v in 0..V {
-                        acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+                        bv[v] = _mm256_loadu_ps(b.add(8 * v));
+                    }
+                    b = b.add(8 * V);
+                    for r in 0..R {
+                        let av = _mm256_broadcast_ss(&*a.add(r * lay.row_step + kk));
+                        for v in 0..V {
+                            acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+                        }
                     }
                 }
             }
@@ -370,7 +420,7 @@ mod tests {
                 let mut c1 = vec![9.0; m * n];
                 let mut c2 = vec![9.0; m * n];
                 gemm(m, &a, lda, &b, &mut c1, &ep);
-                portable::gemm(m, &a, lda, &b, &mut c2, &ep);
+                portable::gemm(m, &a, ALayout::dense(lda, k), &b, &mut c2, &ep);
                 for i in 0..m {
                     for j in 0..n {
                         let mut v = bias[j];
@@ -389,6 +439,44 @@ mod tests {
                         assert!((y - v).abs() < 1e-4, "{m}x{k}x{n} mode {mode}: {y} vs {v}");
                     }
                 }
+            }
+        }
+    }
+
+    /// Segmented A rows (the convolution interior) in both kernels.
+    #[test]
+    fn segmented_layout_agrees() {
+        let mut s = 11;
+        let lay = ALayout {
+            row_step: 2,
+            seg_step: 29,
+            segs: 3,
+            seg_len: 5,
+        };
+        let (m, k, n) = (9, 15, 24);
+        let a: Vec<f32> = (0..lay.span(m)).map(|_| lcg(&mut s)).collect();
+        let bm: Vec<f32> = (0..k * n).map(|_| lcg(&mut s)).collect();
+        let bias = vec![0.5; n];
+        let b = PackedB::pack(k, n, |kk, j| bm[kk * n + j]);
+        let ep = Epilogue {
+            bias: &bias,
+            act: Act::None,
+            residual: None,
+            post_act: Act::None,
+            prelu: None,
+        };
+        let (mut c1, mut c2) = (vec![0.0; m * n], vec![0.0; m * n]);
+        gemm_a(m, &a, lay, &b, &mut c1, &ep);
+        portable::gemm(m, &a, lay, &b, &mut c2, &ep);
+        for i in 0..m {
+            for j in 0..n {
+                let mut v = 0.5;
+                for kk in 0..k {
+                    let (sg, t) = (kk / lay.seg_len, kk % lay.seg_len);
+                    v += a[i * lay.row_step + sg * lay.seg_step + t] * bm[kk * n + j];
+                }
+                assert!((c1[i * n + j] - v).abs() < 1e-4);
+                assert!((c2[i * n + j] - v).abs() < 1e-4);
             }
         }
     }

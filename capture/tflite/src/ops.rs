@@ -1,7 +1,7 @@
 //! NHWC f32 kernels. Shapes are validated when the model is loaded; the
 //! kernels may index freely within the sizes they are given.
 
-use crate::gemm::{Epilogue, PackedB, gemm};
+use crate::gemm::{ALayout, Epilogue, PackedB, gemm, gemm_a};
 
 /// A fused activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,7 +80,11 @@ pub(crate) fn conv_is_pointwise(g: &Window) -> bool {
     g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pad_t == 0 && g.pad_l == 0
 }
 
-/// CONV_2D: weights packed as `(ky, kx, ci) × co`.
+/// CONV_2D: weights packed as `(ky, kx, ci) × co`. 1×1 convolutions are a
+/// GEMM on the input; otherwise (horizontal dilation 1) the interior of each
+/// output row is a GEMM reading A straight from the input, one run of
+/// `kw · ic` values per kernel row, and only border pixels (and dilated
+/// convolutions) go through im2col.
 pub(crate) fn conv2d(
     g: &Window,
     input: &[f32],
@@ -94,10 +98,64 @@ pub(crate) fn conv2d(
         gemm(rows, input, g.ic, w, out, ep);
         return;
     }
+    if g.dw != 1 {
+        im2col_gemm(g, input, w, out, scratch, ep, 0, rows);
+        return;
+    }
+    let n = w.n;
+    let (oy_lo, oy_hi) = interior(g.pad_t, g.sh, g.dh, g.kh, g.ih, g.oh);
+    let (ox_lo, ox_hi) = interior(g.pad_l, g.sw, 1, g.kw, g.iw, g.ow);
+    let lay = ALayout {
+        row_step: g.sw * g.ic,
+        seg_step: g.dh * g.iw * g.ic,
+        segs: g.kh,
+        seg_len: g.kw * g.ic,
+    };
+    for b in 0..g.batch {
+        for oy in 0..g.oh {
+            let p0 = (b * g.oh + oy) * g.ow;
+            if !(oy_lo..oy_hi).contains(&oy) || ox_lo >= ox_hi {
+                im2col_gemm(g, input, w, out, scratch, ep, p0, p0 + g.ow);
+                continue;
+            }
+            im2col_gemm(g, input, w, out, scratch, ep, p0, p0 + ox_lo);
+            let iy0 = oy * g.sh - g.pad_t;
+            let ix0 = ox_lo * g.sw - g.pad_l;
+            let (q0, q1) = (p0 + ox_lo, p0 + ox_hi);
+            let ep_row = Epilogue {
+                residual: ep.residual.map(|r| &r[q0 * n..q1 * n]),
+                ..*ep
+            };
+            gemm_a(
+                q1 - q0,
+                &input[((b * g.ih + iy0) * g.iw + ix0) * g.ic..],
+                lay,
+                w,
+                &mut out[q0 * n..q1 * n],
+                &ep_row,
+            );
+            im2col_gemm(g, input, w, out, scratch, ep, q1, p0 + g.ow);
+        }
+    }
+}
+
+/// Output pixels `p_lo..p_hi` (flattened over batch, rows, columns) of a
+/// convolution through im2col, in blocks of [`IM2COL_ROWS`].
+#[allow(clippy::too_many_arguments)]
+fn im2col_gemm(
+    g: &Window,
+    input: &[f32],
+    w: &PackedB,
+    out: &mut [f32],
+    scratch: &mut [f32],
+    ep: &Epilogue,
+    p_lo: usize,
+    p_hi: usize,
+) {
     let k = g.kh * g.kw * g.ic;
-    let mut p0 = 0;
-    while p0 < rows {
-        let mb = IM2COL_ROWS.min(rows - p0);
+    let mut p0 = p_lo;
+    while p0 < p_hi {
+        let mb = IM2COL_ROWS.min(p_hi - p0);
         let a = &mut scratch[..mb * k];
         for r in 0..mb {
             let p = p0 + r;
@@ -762,6 +820,66 @@ mod tests {
                         r[i]
                     );
                 }
+            }
+        }
+    }
+
+    /// A convolution's direct interior path agrees with im2col everywhere.
+    #[test]
+    fn conv_direct_matches_im2col() {
+        let mut s = 5;
+        // (ih, iw, ic, oc, k, stride, pad)
+        for &(ih, iw, ic, oc, k, st, pad) in &[
+            (13, 11, 3, 16, 3, 2, 1),
+            (12, 12, 3, 24, 5, 2, 2),
+            (9, 9, 32, 20, 3, 3, 0),
+            (6, 7, 5, 8, 2, 2, 0),
+            (5, 5, 4, 17, 3, 1, 1),
+        ] {
+            let oh = (ih + 2 * pad - k) / st + 1;
+            let ow = (iw + 2 * pad - k) / st + 1;
+            let g = Window {
+                batch: 2,
+                ih,
+                iw,
+                ic,
+                oh,
+                ow,
+                oc,
+                kh: k,
+                kw: k,
+                sh: st,
+                sw: st,
+                dh: 1,
+                dw: 1,
+                pad_t: pad,
+                pad_l: pad,
+            };
+            let kk = k * k * ic;
+            let input: Vec<f32> = (0..2 * ih * iw * ic).map(|_| lcg(&mut s)).collect();
+            let wt: Vec<f32> = (0..kk * oc).map(|_| lcg(&mut s)).collect();
+            let w = PackedB::pack(kk, oc, |a, j| wt[a * oc + j]);
+            let bias: Vec<f32> = (0..oc).map(|_| lcg(&mut s)).collect();
+            let n = 2 * oh * ow * oc;
+            let res: Vec<f32> = (0..n).map(|_| lcg(&mut s)).collect();
+            let ep = Epilogue {
+                bias: &bias,
+                act: Act::None,
+                residual: Some(&res),
+                post_act: Act::Relu,
+                prelu: None,
+            };
+            let mut scratch = vec![0.0; IM2COL_ROWS * kk];
+            let (mut a, mut r) = (vec![7.0; n], vec![7.0; n]);
+            conv2d(&g, &input, &w, &mut a, &mut scratch, &ep);
+            im2col_gemm(&g, &input, &w, &mut r, &mut scratch, &ep, 0, 2 * oh * ow);
+            for i in 0..n {
+                assert!(
+                    (a[i] - r[i]).abs() < 1e-5,
+                    "{g:?} at {i}: {} vs {}",
+                    a[i],
+                    r[i]
+                );
             }
         }
     }
