@@ -311,22 +311,26 @@ mod x86 {
         // SAFETY: forwarded from the caller.
         unsafe {
             match (g.kh, g.kw) {
-                (3, 3) => run::<3, 3>(g, input, weights, bias, act, out),
-                (5, 5) => run::<5, 5>(g, input, weights, bias, act, out),
-                _ => run::<0, 0>(g, input, weights, bias, act, out),
+                _ if g.dw != 1 => run::<0, 0, 1>(g, input, weights, bias, act, out),
+                (3, 3) if g.sw == 1 => run::<3, 3, 1>(g, input, weights, bias, act, out),
+                (3, 3) if g.sw == 2 => run::<3, 3, 2>(g, input, weights, bias, act, out),
+                (5, 5) if g.sw == 1 => run::<5, 5, 1>(g, input, weights, bias, act, out),
+                (5, 5) if g.sw == 2 => run::<5, 5, 2>(g, input, weights, bias, act, out),
+                _ => run::<0, 0, 1>(g, input, weights, bias, act, out),
             }
         }
     }
 
     /// Border pixels (and every pixel when `KH == 0`) take the general path
     /// with clipped tap ranges; interior pixels of full channel blocks take
-    /// a `KH × KW` kernel with the weights in registers, four pixels at a
-    /// time.
+    /// a `KH × KW` kernel (horizontal stride `S`, dilation 1) with the
+    /// weights in registers, four pixels at a time, each input vector loaded
+    /// once for all the pixels it feeds.
     ///
     /// # Safety
     /// As for [`depthwise`].
     #[inline(always)]
-    unsafe fn run<const KH: usize, const KW: usize>(
+    unsafe fn run<const KH: usize, const KW: usize, const S: usize>(
         g: &Window,
         input: &[f32],
         weights: &[f32],
@@ -390,15 +394,18 @@ mod x86 {
                             }
                         }
                         let bv = _mm256_loadu_ps(bp.add(cb));
-                        let row0 = ip.add(((b * g.ih + iy0 as usize) * g.iw) * c + cb);
+                        let rstride = g.dh * g.iw * c;
+                        let ix = ox_lo * S - g.pad_l;
+                        let mut src = ip.add(((b * g.ih + iy0 as usize) * g.iw + ix) * c + cb);
+                        let mut dst = op.add(obase + ox_lo * c + cb);
                         let mut ox = ox_lo;
                         while ox + 4 <= ox_hi {
-                            block::<KH, KW, 4>(g, row0, &wv, bv, act, op.add(obase + cb), ox);
-                            ox += 4;
+                            block::<KH, KW, S, 4>(src, rstride, c, &wv, bv, act, dst);
+                            (src, dst, ox) = (src.add(4 * S * c), dst.add(4 * c), ox + 4);
                         }
                         while ox < ox_hi {
-                            block::<KH, KW, 1>(g, row0, &wv, bv, act, op.add(obase + cb), ox);
-                            ox += 1;
+                            block::<KH, KW, S, 1>(src, rstride, c, &wv, bv, act, dst);
+                            (src, dst, ox) = (src.add(S * c), dst.add(c), ox + 1);
                         }
                     }
                     for ox in ox_hi..g.ow {
@@ -456,37 +463,39 @@ mod x86 {
         }
     }
 
-    /// `P` interior pixels from `ox`, eight channels.
+    /// `P` interior pixels, eight channels: `src` is the input at the
+    /// first pixel's top-left tap, `dst` the first pixel's output.
     ///
     /// # Safety
-    /// AVX2+FMA; `row0` is the first input row of the window at the
-    /// channel block; the window of every pixel is inside the input.
+    /// AVX2+FMA; the windows of all `P` pixels (rows `rstride` apart,
+    /// columns `c` apart) are inside the input, and the `P` outputs (`c`
+    /// apart) inside the output.
     #[inline(always)]
-    unsafe fn block<const KH: usize, const KW: usize, const P: usize>(
-        g: &Window,
-        row0: *const f32,
+    unsafe fn block<const KH: usize, const KW: usize, const S: usize, const P: usize>(
+        src: *const f32,
+        rstride: usize,
+        c: usize,
         wv: &[[__m256; KW]; KH],
         bias: __m256,
         act: Act,
-        orow: *mut f32,
-        ox: usize,
+        dst: *mut f32,
     ) {
-        let c = g.ic;
         // SAFETY: see the function's contract.
         unsafe {
             let mut acc = [bias; P];
             for ky in 0..KH {
-                let row = row0.add(ky * g.dh * g.iw * c);
-                for kx in 0..KW {
+                let row = src.add(ky * rstride);
+                for j in 0..(P - 1) * S + KW {
+                    let x = _mm256_loadu_ps(row.add(j * c));
                     for p in 0..P {
-                        let ix = (ox + p) * g.sw - g.pad_l + kx * g.dw;
-                        acc[p] =
-                            _mm256_fmadd_ps(_mm256_loadu_ps(row.add(ix * c)), wv[ky][kx], acc[p]);
+                        if j >= p * S && j - p * S < KW {
+                            acc[p] = _mm256_fmadd_ps(x, wv[ky][j - p * S], acc[p]);
+                        }
                     }
                 }
             }
             for p in 0..P {
-                _mm256_storeu_ps(orow.add((ox + p) * c), vact(act, acc[p]));
+                _mm256_storeu_ps(dst.add(p * c), vact(act, acc[p]));
             }
         }
     }
