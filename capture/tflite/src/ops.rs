@@ -416,6 +416,45 @@ mod x86 {
         }
     }
 
+    /// MAX_POOL_2D: per output pixel and eight channels, the maximum over
+    /// the valid taps in a register.
+    ///
+    /// # Safety
+    /// AVX2; `input` and `out` as long as `g` says.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn max_pool(g: &Window, input: &[f32], act: Act, out: &mut [f32]) {
+        let c = g.ic;
+        let (ip, op) = (input.as_ptr(), out.as_mut_ptr());
+        for b in 0..g.batch {
+            for oy in 0..g.oh {
+                let iy0 = (oy * g.sh) as isize - g.pad_t as isize;
+                let (ky_lo, ky_hi) = Window::valid_range(iy0, 1, g.ih, g.kh);
+                for ox in 0..g.ow {
+                    let ix0 = (ox * g.sw) as isize - g.pad_l as isize;
+                    let (kx_lo, kx_hi) = Window::valid_range(ix0, 1, g.iw, g.kw);
+                    let obase = ((b * g.oh + oy) * g.ow + ox) * c;
+                    for cb in (0..c).step_by(8) {
+                        // SAFETY: taps at valid (iy, ix) of batch b, channels
+                        // cb..cb + lanes ≤ c; output pixel (oy, ox).
+                        unsafe {
+                            let lanes = Lanes::new(c - cb);
+                            let mut m = _mm256_set1_ps(f32::NEG_INFINITY);
+                            for ky in ky_lo..ky_hi {
+                                let iy = (iy0 + ky as isize) as usize;
+                                let row = ip.add(((b * g.ih + iy) * g.iw) * c + cb);
+                                for kx in kx_lo..kx_hi {
+                                    let ix = (ix0 + kx as isize) as usize;
+                                    m = _mm256_max_ps(m, lanes.load(row.add(ix * c)));
+                                }
+                            }
+                            lanes.store(op.add(obase + cb), vact(act, m));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// One row and channel block of the general path.
     struct Px<'a> {
         g: &'a Window,
@@ -555,6 +594,18 @@ fn depthwise_generic(
 
 /// MAX_POOL_2D (padded positions are ignored, as in TFLite).
 pub(crate) fn max_pool(g: &Window, input: &[f32], act: Act, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx2_fma() {
+        assert!(input.len() >= g.batch * g.ih * g.iw * g.ic);
+        assert!(out.len() >= g.batch * g.oh * g.ow * g.ic);
+        // SAFETY: the CPU has AVX2; the sizes were checked above.
+        unsafe { x86::max_pool(g, input, act, out) };
+        return;
+    }
+    max_pool_portable(g, input, act, out);
+}
+
+fn max_pool_portable(g: &Window, input: &[f32], act: Act, out: &mut [f32]) {
     let c = g.ic;
     for b in 0..g.batch {
         for oy in 0..g.oh {
@@ -723,11 +774,30 @@ pub(crate) fn pad(
                         + (d2 + before[2]) * so[2]
                         + (d3 + before[3]) * so[3]
                         + before[4];
-                    out[o..o + inner].copy_from_slice(&input[src..src + inner]);
+                    copy_short(&mut out[o..o + inner], &input[src..src + inner]);
                     src += inner;
                 }
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` without a `memcpy` call for short runs (a
+/// channel vector per pixel in PAD).
+#[inline]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    if dst.len() > 64 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let s: [f32; 8] = s.try_into().unwrap();
+        d.copy_from_slice(&s);
+    }
+    for (d, s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = *s;
     }
 }
 
@@ -890,6 +960,41 @@ mod tests {
                     r[i]
                 );
             }
+        }
+    }
+
+    /// The dispatched max pool agrees with the portable one.
+    #[test]
+    fn max_pool_kernels_agree() {
+        let mut s = 9;
+        for &(ih, iw, c, k, st, pad) in
+            &[(9, 8, 16, 2, 2, 0), (7, 7, 12, 3, 2, 1), (5, 6, 3, 3, 1, 1)]
+        {
+            let oh = (ih + 2 * pad - k) / st + 1;
+            let ow = (iw + 2 * pad - k) / st + 1;
+            let g = Window {
+                batch: 1,
+                ih,
+                iw,
+                ic: c,
+                oh,
+                ow,
+                oc: c,
+                kh: k,
+                kw: k,
+                sh: st,
+                sw: st,
+                dh: 1,
+                dw: 1,
+                pad_t: pad,
+                pad_l: pad,
+            };
+            let input: Vec<f32> = (0..ih * iw * c).map(|_| lcg(&mut s)).collect();
+            let n = oh * ow * c;
+            let (mut a, mut r) = (vec![7.0; n], vec![7.0; n]);
+            max_pool(&g, &input, Act::Relu, &mut a);
+            max_pool_portable(&g, &input, Act::Relu, &mut r);
+            assert_eq!(a, r, "{g:?}");
         }
     }
 }
