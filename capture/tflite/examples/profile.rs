@@ -1,39 +1,53 @@
-//! Per-step timings of one model: `cargo run --release --example profile -- MODEL.tflite`.
+//! Per-step timings of one model: `cargo run --release --example profile -- MODEL.tflite [RUNS]`.
+//! Prints each step kind's median time per invoke (robust on a loaded machine).
 
 use std::collections::BTreeMap;
 
 use kagura_tflite::{Interpreter, Model};
 
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
-    let path = std::env::args()
-        .nth(1)
-        .expect("usage: profile MODEL.tflite");
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: profile MODEL.tflite [RUNS]");
+    let runs: usize = args.next().map_or(200, |r| r.parse().expect("RUNS"));
     let bytes = std::fs::read(&path).expect("read model");
     let model = Model::from_bytes(&bytes).expect("load");
     let mut interp = Interpreter::new(&model).expect("interpreter");
     interp.input_mut(0).fill(0.5);
-    let runs = 100;
-    let mut total: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    // label → (steps with this label per invoke, per-run sums)
+    let mut total: BTreeMap<String, (usize, Vec<f64>)> = BTreeMap::new();
+    let mut invokes = Vec::new();
     for _ in 0..runs {
-        for (label, dt) in interp.profile().expect("invoke") {
+        let mut run: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+        let steps = interp.profile().expect("invoke");
+        invokes.push(steps.iter().map(|s| s.1).sum::<f64>());
+        for (label, dt) in steps {
+            let e = run.entry(label).or_default();
+            e.0 += 1;
+            e.1 += dt;
+        }
+        for (label, (n, t)) in run {
             let e = total.entry(label).or_default();
-            e.0 += dt;
-            e.1 += 1;
+            e.0 = n;
+            e.1.push(t);
         }
     }
-    let mut rows: Vec<_> = total.into_iter().collect();
-    rows.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
-    let sum: f64 = rows.iter().map(|r| r.1.0).sum();
+    let mut rows: Vec<(String, usize, f64)> = total
+        .into_iter()
+        .map(|(l, (n, mut t))| (l, n, median(&mut t)))
+        .collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
     println!(
-        "{} steps, {:.3} ms per invoke",
+        "{} steps, median {:.3} ms per invoke (sum of step medians {:.3} ms)",
         model.step_count(),
-        sum * 1e3 / runs as f64
+        median(&mut invokes) * 1e3,
+        rows.iter().map(|r| r.2).sum::<f64>() * 1e3
     );
-    for (label, (t, n)) in rows.iter().take(30) {
-        println!(
-            "{:>8.3} ms {:>4}x  {label}",
-            t * 1e3 / runs as f64,
-            n / runs
-        );
+    for (label, n, t) in rows.iter().take(30) {
+        println!("{:>8.3} ms {n:>4}x  {label}", t * 1e3);
     }
 }

@@ -1036,8 +1036,9 @@ fn build_custom(
     }
 }
 
-/// Fuses `CONV_2D → ADD (same shape) → PRELU (per channel)` chains (either
-/// suffix may be missing) into one conv step placed where the chain ends.
+/// Fuses `CONV_2D → ADD (same shape) → RELU* → PRELU (per channel)` chains
+/// (any suffix may be missing) into one conv step placed where the chain
+/// ends.
 fn fuse(steps: &mut Vec<Step>, outputs: &[Port], consts: &[Vec<f32>]) {
     let mut uses: HashMap<Loc, usize> = HashMap::new();
     for s in steps.iter() {
@@ -1088,6 +1089,27 @@ fn fuse(steps: &mut Vec<Step>, outputs: &[Port], consts: &[Vec<f32>]) {
                 out = steps[j].out;
             }
         }
+        // A standalone activation next: it becomes the post-residual
+        // activation, or the conv's own when there is no residual.
+        let mut conv_act = None;
+        let from = chain.last().copied().unwrap_or(i);
+        if single(out.loc)
+            && let Some(j) = consumer(steps, from, out.loc)
+            && let Kind::Unary(a) = steps[j].kind
+            && (if residual.is_some() {
+                post_act == Act::None
+            } else {
+                matches!(steps[i].kind, Kind::Conv { act: Act::None, .. })
+            })
+        {
+            if residual.is_some() {
+                post_act = a;
+            } else {
+                conv_act = Some(a);
+            }
+            chain.push(j);
+            out = steps[j].out;
+        }
         let from = chain.last().copied().unwrap_or(i);
         if single(out.loc)
             && let Some(j) = consumer(steps, from, out.loc)
@@ -1126,7 +1148,7 @@ fn fuse(steps: &mut Vec<Step>, outputs: &[Port], consts: &[Vec<f32>]) {
                 g,
                 w,
                 bias,
-                act,
+                act: conv_act.unwrap_or(act),
                 residual: residual.is_some(),
                 post_act,
                 prelu: alpha,
