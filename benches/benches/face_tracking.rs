@@ -113,7 +113,10 @@ fn end_to_end(dir: &std::path::Path) -> anyhow::Result<()> {
             latencies.0.push(now.saturating_sub(frame.capture_us));
         }
         latencies.0.drain(..latencies.0.len().min(10));
-        println!("  end to end (frame into the webcam source -> QUIC subscriber, tracking included): {}", latencies.summary());
+        println!(
+            "  end to end (frame into the webcam source -> QUIC subscriber, tracking included): {}",
+            latencies.summary()
+        );
         Ok(())
     })
 }

@@ -39,7 +39,9 @@ fn frames() -> (PathBuf, PathBuf) {
 }
 
 fn has_face(frame: &PoseFrame) -> bool {
-    frame.expression(Expression::MouthSmileLeft).is_some_and(|w| w > 0.3)
+    frame
+        .expression(Expression::MouthSmileLeft)
+        .is_some_and(|w| w > 0.3)
         && frame.bone(HumanoidBone::Neck).is_some()
 }
 
@@ -89,13 +91,32 @@ async fn a_tracked_face_drives_head_and_channels_then_eases_to_rest_without_touc
     })
     .await
     .expect("the tracked face reaches the subscriber");
-    let head = tracked.bone(HumanoidBone::Neck).unwrap() * tracked.bone(HumanoidBone::Head).unwrap();
+    let head =
+        tracked.bone(HumanoidBone::Neck).unwrap() * tracked.bone(HumanoidBone::Head).unwrap();
     let (_, _, roll) = head.to_euler(glam::EulerRot::YXZ);
-    assert!(roll.to_degrees().abs() > 1.0 && roll.to_degrees().abs() < 8.0, "roll {roll}");
-    assert!(tracked.expression(Expression::EyeBlinkLeft).is_some_and(|w| w < 0.3));
-    assert!(tracked.expression(Expression::Happy).is_some_and(|w| w > 0.3), "happy from the smile");
-    assert!(tracked.bone(HumanoidBone::LeftEye).is_some(), "gaze from the irises");
-    assert!(tracked.bone(HumanoidBone::Hips).is_some(), "the body from the BVH source");
+    assert!(
+        roll.to_degrees().abs() > 1.0 && roll.to_degrees().abs() < 8.0,
+        "roll {roll}"
+    );
+    assert!(
+        tracked
+            .expression(Expression::EyeBlinkLeft)
+            .is_some_and(|w| w < 0.3)
+    );
+    assert!(
+        tracked
+            .expression(Expression::Happy)
+            .is_some_and(|w| w > 0.3),
+        "happy from the smile"
+    );
+    assert!(
+        tracked.bone(HumanoidBone::LeftEye).is_some(),
+        "gaze from the irises"
+    );
+    assert!(
+        tracked.bone(HumanoidBone::Hips).is_some(),
+        "the body from the BVH source"
+    );
 
     // No face any more: the face eases out to rest; the body keeps playing.
     let rest = timeout(Duration::from_secs(30), async {
@@ -112,7 +133,10 @@ async fn a_tracked_face_drives_head_and_channels_then_eases_to_rest_without_touc
     })
     .await
     .expect("the face eases to rest once no face is found");
-    assert!(rest.bone(HumanoidBone::Hips).is_some(), "the body is untouched");
+    assert!(
+        rest.bone(HumanoidBone::Hips).is_some(),
+        "the body is untouched"
+    );
     assert!(rest.bone(HumanoidBone::LeftUpperArm).is_some());
 
     let status = status_json(&server).await.unwrap();
