@@ -7,6 +7,7 @@
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { type VRM, type VRMHumanBoneName, VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+import { ExpressionTargets } from "./expressions";
 import { BONES, type PoseFrame, type Quat, type Vec3 } from "./wire";
 
 export interface LoadedAvatar {
@@ -14,6 +15,8 @@ export interface LoadedAvatar {
   isVrm0: boolean;
   /** Its hips' height above its floor in the rest pose, metres. */
   restHipsHeight: number;
+  /** Where each frame expression goes on this avatar. */
+  expressionTargets: ExpressionTargets;
 }
 
 function loader(): GLTFLoader {
@@ -32,7 +35,10 @@ function prepare(gltf: { userData: { vrm?: VRM } }): LoadedAvatar {
   vrm.scene.updateMatrixWorld(true);
   const hips = vrm.humanoid.getNormalizedBoneNode("hips");
   const restHipsHeight = hips ? hips.getWorldPosition(new THREE.Vector3()).y : 0;
-  return { vrm, isVrm0, restHipsHeight };
+  const expressionTargets = new ExpressionTargets(
+    (vrm.expressionManager?.expressions ?? []).map((e) => e.expressionName),
+  );
+  return { vrm, isVrm0, restHipsHeight, expressionTargets };
 }
 
 /** The factor for the frames' hips positions: the avatar's hips height over the performer's
@@ -69,8 +75,8 @@ export function applyPose(avatar: LoadedAvatar, frame: PoseFrame, positionScale 
   }
   const expressions = vrm.expressionManager;
   if (expressions) {
-    for (const [name, weight] of Object.entries(frame.expressions)) {
-      if (expressions.getExpression(name)) expressions.setValue(name, weight);
+    for (const [name, weight] of avatar.expressionTargets.targets(frame.expressions)) {
+      expressions.setValue(name, weight);
     }
   }
 }
