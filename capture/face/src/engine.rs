@@ -3,7 +3,7 @@
 
 use kagura_tflite::{Interpreter, Model};
 
-use crate::tracker::Network;
+use crate::network::Network;
 
 /// One loaded model and its working memory.
 pub struct TfliteNetwork {

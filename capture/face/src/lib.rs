@@ -8,6 +8,8 @@
 //! - [`geometry`]: the canonical face and the head pose fitted to the landmarks.
 //! - [`channels`]: ARKit channels, VRM visemes and eye gaze from the landmarks.
 //! - [`tracker`]: [`FaceTracker`], the per-frame pipeline over any [`Network`] runner.
+//! - [`network`]: [`Network`], what the pipeline needs of an inference engine; [`engine`]: the
+//!   default one on `kagura-tflite`.
 //!
 //! Nothing here opens files, reads clocks or picks an inference engine: the caller passes model
 //! runners and images.
@@ -18,6 +20,7 @@ pub mod engine;
 pub mod geometry;
 pub mod image;
 pub mod mesh;
+pub mod network;
 pub mod roi;
 pub mod tracker;
 

@@ -13,14 +13,8 @@ use crate::detection::{self, Letterbox};
 use crate::geometry::{CanonicalFace, FacePose};
 use crate::image::RgbImage;
 use crate::mesh::{self, AttentionOutputs};
+pub use crate::network::Network;
 use crate::roi::FaceRegion;
-
-/// Runs one model: fill its input (NHWC f32), run, read outputs by the model's output names.
-pub trait Network: Send {
-    fn input(&mut self) -> &mut [f32];
-    fn run(&mut self) -> Result<(), String>;
-    fn output(&self, name: &str) -> Option<&[f32]>;
-}
 
 /// Which mesh model runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! the panel's row; the epilogue runs on the registers before one store.
 //! Elsewhere a portable kernel with the same blocking is used.
 
-use crate::ops::Act;
+use crate::act::Act;
 
 /// Panel width (columns of B per micro-tile).
 pub(crate) const NR: usize = 16;

@@ -86,6 +86,7 @@
 //! capped ([`MAX_TENSOR_ELEMENTS`], [`MAX_ARENA_ELEMENTS`], [`MAX_NODES`]).
 //! A model that loads runs without panicking.
 
+mod act;
 mod custom;
 mod flatbuf;
 mod flex;

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use crate::Error;
+use crate::act::Act;
 use crate::custom::{L2tm, Tl, Ttb};
 use crate::flatbuf::{Buf, Table};
 use crate::gemm::PackedB;
-use crate::ops::{self, Act, Bcast, BinOp, RANK, Window};
+use crate::ops::{self, Bcast, BinOp, RANK, Window};
 
 /// Largest number of elements in one tensor.
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 24;

@@ -19,7 +19,7 @@ pub(crate) fn has_avx2_fma() -> bool {
 pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
-    use crate::ops::Act;
+    use crate::act::Act;
 
     /// The first `n` (0..=8) lanes of a 256-bit vector: full loads and
     /// stores when `n == 8`, masked ones otherwise.
