@@ -2,14 +2,17 @@
 //! face models, next to Google's LiteRT (through `tests/reference.py time`,
 //! one thread, XNNPACK) when python3 has `ai_edge_litert`.
 //!
-//! `cargo bench -p kagura-tflite` (models from `$KAGURA_FACE_MODELS`,
-//! default `/work/models`; `KAGURA_BENCH_RUNS` sets the run count).
+//! `cargo bench -p kagura-tflite` (models from `$KAGURA_FACE_MODELS`, else
+//! npm's `@mediapipe/face_mesh` in clients/web; `KAGURA_BENCH_RUNS` sets the run count).
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use kagura_tflite::{Interpreter, Model};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const MODELS: [&str; 3] = [
     "face_detection_short_range",
@@ -43,8 +46,7 @@ fn litert_ms(path: &std::path::Path, runs: usize) -> Option<f64> {
 }
 
 fn main() {
-    let dir = std::env::var_os("KAGURA_FACE_MODELS")
-        .map_or_else(|| PathBuf::from("/work/models"), PathBuf::from);
+    let dir = common::models_dir();
     let runs: usize = std::env::var("KAGURA_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -23,13 +23,9 @@ fn run(name: &str, input: &[f32]) -> Vec<(String, Vec<f32>)> {
 
 #[test]
 fn attention_model_agrees_with_plain_landmarks() {
-    let Some(dir) = common::reference_outputs() else {
-        return;
-    };
-    let Ok(bytes) = std::fs::read(dir.join("face_landmark.astronaut.input.f32")) else {
-        eprintln!("SKIPPED: no astronaut input (skimage missing)");
-        return;
-    };
+    let dir = common::reference_outputs();
+    let bytes = std::fs::read(dir.join("face_landmark.astronaut.input.f32"))
+        .expect("the astronaut input (reference.py needs scikit-image: pip install scikit-image)");
     let input: Vec<f32> = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))

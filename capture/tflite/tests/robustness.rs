@@ -1,28 +1,19 @@
 //! Totality: any bytes give a model or an error, never a panic, and a model
 //! that loads also runs. Mutates the real BlazeFace model when it is present
-//! (`$KAGURA_FACE_MODELS`, default `/work/models`), and always random bytes.
+//! (`$KAGURA_FACE_MODELS`, else npm's `@mediapipe/face_mesh`), and random bytes.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kagura_tflite::{Interpreter, Model};
 use proptest::prelude::*;
 
+mod common;
+
 fn seed_model() -> Option<&'static [u8]> {
-    static BYTES: OnceLock<Option<Vec<u8>>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| {
-            let dir = std::env::var_os("KAGURA_FACE_MODELS")
-                .map_or_else(|| PathBuf::from("/work/models"), PathBuf::from);
-            let b = std::fs::read(dir.join("face_detection_short_range.tflite")).ok();
-            if b.is_none() {
-                eprintln!(
-                    "SKIPPED mutation of a real model: face_detection_short_range.tflite not found"
-                );
-            }
-            b
-        })
-        .as_deref()
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    Some(BYTES.get_or_init(|| {
+        std::fs::read(common::models_dir().join("face_detection_short_range.tflite")).unwrap()
+    }))
 }
 
 fn load_and_run(bytes: &[u8]) {
