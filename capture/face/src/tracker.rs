@@ -147,7 +147,10 @@ impl FaceTracker {
         obs.detected = false;
         obs.head = None;
         obs.landmarks.clear();
-        obs.face = FaceChannels::default();
+        // Cleared, not replaced: the channel list keeps its allocation from frame to frame.
+        obs.face.channels.clear();
+        obs.face.left_eye = None;
+        obs.face.right_eye = None;
         let region = match self.region.filter(|_| !self.detect_every_frame) {
             Some(region) => region,
             None => {
