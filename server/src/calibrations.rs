@@ -111,7 +111,9 @@ fn save(file: &Path, calibration: &PerformerCalibration) -> anyhow::Result<()> {
 }
 
 /// A file name for a performer name: letters, digits, `-` and `_` kept, anything else as hex.
-fn file_stem(name: &str) -> String {
+/// A performer's name as a safe file name (ASCII letters, digits, `-` and `_` kept; anything
+/// else `%hex`).
+pub(crate) fn file_stem(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -228,6 +228,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn expression_maps_read_as_the_readme_writes_them() {
+        use kagura_protocol::Expression;
+        let c: Config = toml::from_str(
+            r#"
+            [expression_maps.main]
+            happy = { mouthSmileLeft = 0.7, mouthSmileRight = 0.7 }
+            angry = {}
+            "#,
+        )
+        .unwrap();
+        let main = &c.expression_maps["main"];
+        assert_eq!(main[&Expression::Happy][&Expression::MouthSmileRight], 0.7);
+        assert!(main[&Expression::Angry].is_empty());
+        let e = toml::from_str::<Config>("[expression_maps.main]\nhappy = { smile = 1.0 }");
+        assert!(e.unwrap_err().to_string().contains("smile"));
+    }
+
+    #[test]
     fn defaults_and_file_overrides() {
         let c = Config::default();
         assert_eq!((c.quic_port, c.http_port), (4433, 8080));

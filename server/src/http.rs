@@ -57,6 +57,7 @@ pub struct AppState {
     pub webrtc: Arc<WebRtcEgress>,
     pub avatars: Arc<Avatars>,
     pub calibrations: Arc<Calibrations>,
+    pub expression_maps: Arc<crate::expression_maps::ExpressionMaps>,
     pub shutdown: crate::shutdown::Shutdown,
 }
 
@@ -203,13 +204,11 @@ async fn expression_map(State(state): State<AppState>, Path(name): Path<String>)
 }
 
 /// `PUT /api/performers/{name}/expression-map`: replaces the rules of the presets named (the
-/// others go back to the defaults); an empty rule turns a preset off.
+/// others go back to the defaults); an empty rule turns a preset off. Kept across restarts.
 async fn set_expression_map(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Json(overrides): Json<
-        std::collections::BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>,
-    >,
+    Json(overrides): Json<crate::expression_maps::ExpressionOverrides>,
 ) -> Response {
     let performer = match performer_named(state.engine.bus(), Some(&name)) {
         Ok(id) => match state.engine.performer(id) {
@@ -220,6 +219,9 @@ async fn set_expression_map(
     };
     match kagura_calibration::ExpressionMap::with_overrides(&overrides) {
         Ok(map) => {
+            if let Err(e) = state.expression_maps.save(&performer.name, &overrides) {
+                return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}\n")).into_response();
+            }
             performer.set_expression_map(map.clone());
             Json(map.rules().clone()).into_response()
         }

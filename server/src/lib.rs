@@ -7,6 +7,7 @@
 pub mod calibrations;
 pub mod clock;
 pub mod config;
+pub mod expression_maps;
 pub mod face_models;
 pub mod http;
 pub mod identity;
@@ -68,6 +69,8 @@ impl Server {
         }
         let calibrations = Arc::new(calibrations::Calibrations::new(&data_dir));
         calibrations.load_all(&engine)?;
+        let expression_maps = Arc::new(expression_maps::ExpressionMaps::new(&data_dir));
+        expression_maps.load_all(&engine)?;
         let status = Arc::new(ServerStatus::new(clock::now_us()));
         let (shutdown_trigger, shutdown) = shutdown::channel();
         let mut tasks = JoinSet::new();
@@ -120,6 +123,7 @@ impl Server {
             webrtc,
             avatars: Arc::new(config.load_avatars()?),
             calibrations,
+            expression_maps,
             shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();
