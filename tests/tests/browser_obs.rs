@@ -474,3 +474,59 @@ async fn full_body_framing_fits_what_reaches_above_the_head() {
     let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
     assert_eq!(shown["inView"], true, "the hat is in the picture: {shown}");
 }
+
+/// A perfect-sync avatar (ARKit's 52 as expressions, spelt `EyeBlinkLeft` as Unity exports them)
+/// takes the tracked ARKit channels straight through and none of the VRM presets, which would
+/// move the same face twice; the plain mannequin takes the presets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn perfect_sync_avatars_take_arkit_channels_and_not_the_presets() {
+    let _one_browser = BROWSER.lock().await;
+    let mut config = held_config("browser-perfect-sync");
+    let path = config.data_dir.clone().unwrap().with_extension("sync.vrm");
+    std::fs::write(&path, kagura_avatar::mannequin_perfect_sync()).unwrap();
+    config.avatars.insert("main".into(), path);
+    let server = start_server(config).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    send_and_learn_seq(&sender, &mut subscriber, 1).await;
+    let url = format!(
+        "http://127.0.0.1:{}/obs?performer=main&transport=websocket",
+        server.http_addr.port()
+    );
+    let mut page = open_page(url, artifact("obs-perfect-sync.png")).await;
+    // test_pose carries every preset and every ARKit channel, each at its own weight.
+    let seq = send_and_learn_seq(&sender, &mut subscriber, 4).await;
+    let shown = tokio::task::block_in_place(|| page.ask(&format!("wait {seq}")));
+    let sent = test_pose(4);
+    let expressions = shown["pose"]["expressions"]
+        .as_object()
+        .expect("expressions");
+    let mut arkit_seen = 0;
+    for e in kagura_protocol::Expression::ALL
+        .into_iter()
+        .filter(|e| e.is_arkit())
+    {
+        let mut name = e.name().to_string();
+        name[..1].make_ascii_uppercase();
+        let got = expressions[&name].as_f64().unwrap() as f32;
+        let want = sent.expression(e).unwrap();
+        assert!(
+            (got - want).abs() <= 0.02,
+            "{name}: page {got}, sent {want}"
+        );
+        arkit_seen += 1;
+    }
+    assert_eq!(arkit_seen, 52);
+    let mut presets_sent = 0;
+    for e in EXPRESSIONS
+        .into_iter()
+        .filter(|e| sent.expression(*e).unwrap() > 0.05)
+    {
+        let got = expressions[e.name()].as_f64().unwrap();
+        assert_eq!(got, 0.0, "{e}: a perfect-sync avatar takes no presets");
+        presets_sent += 1;
+    }
+    assert!(presets_sent >= 10, "only {presets_sent} presets had weight");
+}

@@ -74,16 +74,42 @@ pub fn mannequin_vrm() -> Vec<u8> {
 
 /// The mannequin as GLB bytes of the given VRM version.
 pub fn mannequin(version: VrmVersion) -> Vec<u8> {
-    build_mannequin(version, false)
+    build_mannequin(version, false, false)
 }
 
 /// The mannequin wearing a hat 0.6 m tall (as long hair or ears would reach above the head):
 /// for testing that framing fits the whole avatar, not just its head bone.
 pub fn mannequin_with_tall_hat(version: VrmVersion) -> Vec<u8> {
-    build_mannequin(version, true)
+    build_mannequin(version, true, false)
 }
 
-fn build_mannequin(version: VrmVersion, tall_hat: bool) -> Vec<u8> {
+/// The VRM 1.0 mannequin with perfect-sync expressions as well: ARKit's 52 as custom
+/// expressions, spelt as Unity exports them (`EyeBlinkLeft`), each bound to the preset morph
+/// target nearest in meaning (none for those the simple face cannot show).
+pub fn mannequin_perfect_sync() -> Vec<u8> {
+    build_mannequin(VrmVersion::V1, false, true)
+}
+
+/// The preset whose morph target a perfect-sync expression moves on the mannequin.
+fn nearest_preset(arkit: Expression) -> Option<Expression> {
+    use Expression as E;
+    Some(match arkit {
+        E::EyeBlinkLeft => E::BlinkLeft,
+        E::EyeBlinkRight => E::BlinkRight,
+        E::JawOpen => E::Aa,
+        E::MouthPucker => E::Ou,
+        E::MouthFunnel => E::Oh,
+        E::MouthSmileLeft | E::MouthSmileRight => E::Happy,
+        E::MouthFrownLeft | E::MouthFrownRight => E::Sad,
+        E::BrowDownLeft | E::BrowDownRight => E::Angry,
+        E::BrowInnerUp => E::Surprised,
+        E::EyeLookUpLeft | E::EyeLookUpRight => E::LookUp,
+        E::EyeLookDownLeft | E::EyeLookDownRight => E::LookDown,
+        _ => return None,
+    })
+}
+
+fn build_mannequin(version: VrmVersion, tall_hat: bool, perfect_sync: bool) -> Vec<u8> {
     // VRM 0.x models face −Z: the whole model turned 180° about +Y.
     let facing = match version {
         VrmVersion::V1 => Vec3::ONE,
@@ -128,7 +154,7 @@ fn build_mannequin(version: VrmVersion, tall_hat: bool) -> Vec<u8> {
 
     let target_names: Vec<&str> = EXPRESSIONS.iter().map(|e| e.name()).collect();
     let (extension_name, extension) = match version {
-        VrmVersion::V1 => ("VRMC_vrm", vrm1_extension()),
+        VrmVersion::V1 => ("VRMC_vrm", vrm1_extension(perfect_sync)),
         VrmVersion::V0 => ("VRM", vrm0_extension()),
     };
     let document = json!({
@@ -158,7 +184,7 @@ fn build_mannequin(version: VrmVersion, tall_hat: bool) -> Vec<u8> {
 
 /// The `VRMC_vrm` extension: meta, humanoid (node i is bone i), expressions bound to the face
 /// mesh's morph targets.
-fn vrm1_extension() -> Value {
+fn vrm1_extension(perfect_sync: bool) -> Value {
     let human_bones: serde_json::Map<String, Value> = HumanoidBone::ALL
         .iter()
         .map(|b| (b.vrm1_name().to_string(), json!({ "node": b.index() })))
@@ -180,6 +206,27 @@ fn vrm1_extension() -> Value {
         })
         .collect();
     presets.insert("neutral".into(), json!({ "isBinary": false }));
+    let custom: serde_json::Map<String, Value> = Expression::ALL
+        .into_iter()
+        .filter(|e| perfect_sync && e.is_arkit())
+        .map(|e| {
+            let binds: Vec<Value> = nearest_preset(e)
+                .and_then(|p| EXPRESSIONS.iter().position(|x| *x == p))
+                .map(|i| json!({ "node": FACE_NODE, "index": i, "weight": 1.0 }))
+                .into_iter()
+                .collect();
+            let mut name = e.name().to_string();
+            name[..1].make_ascii_uppercase();
+            (
+                name,
+                json!({ "morphTargetBinds": binds, "isBinary": false }),
+            )
+        })
+        .collect();
+    let mut expressions = json!({ "preset": presets });
+    if perfect_sync {
+        expressions["custom"] = Value::Object(custom);
+    }
     json!({
         "specVersion": "1.0",
         "meta": {
@@ -198,7 +245,7 @@ fn vrm1_extension() -> Value {
             "allowAntisocialOrHateUsage": false,
         },
         "humanoid": { "humanBones": human_bones },
-        "expressions": { "preset": presets },
+        "expressions": expressions,
     })
 }
 
