@@ -234,6 +234,16 @@ async fn a_slimevr_tracker_drives_the_hips_and_thigh_through_the_solve_stage() {
     })
     .await
     .expect("the action was counted");
+    // The yaw reset is the performer's heading calibration, started as the API starts it (a
+    // 3 s countdown, then a capture): the performer is held by the procedure.
+    let performer = server.engine.performer_named("body").unwrap();
+    timeout(DEADLINE, async {
+        while !performer.is_calibrating() {
+            tick.tick().await;
+        }
+    })
+    .await
+    .expect("the reset button started a calibration");
     let stream = &source["streams"][0];
     let unassigned = stream["sender"]["unassigned"].as_array().unwrap();
     assert_eq!(unassigned.len(), 1, "{stream}");
