@@ -28,7 +28,7 @@ pub const DEFAULT_SLIMEVR_PORT: u16 = 6969;
 /// The server's heartbeat and ping, to every live device, this often (µs), as SlimeVR's does.
 pub const KEEPALIVE_INTERVAL_US: u64 = 500_000;
 /// At most this many devices are kept (a device is a MAC: a forged stream of MACs must not
-/// grow memory without bound).
+/// grow memory without bound); a new one takes the place of the one lost longest ago.
 pub const MAX_DEVICES: usize = 64;
 
 /// The config section:
@@ -175,7 +175,7 @@ impl SlimeVrSource {
         if !(config.rate_hz.is_finite() && config.rate_hz > 0.0 && config.rate_hz <= 1000.0) {
             return Err(format!("rate_hz {} must be in (0, 1000]", config.rate_hz));
         }
-        if config.lost_after_ms * 1000 <= KEEPALIVE_INTERVAL_US {
+        if config.lost_after_ms.saturating_mul(1000) <= KEEPALIVE_INTERVAL_US {
             return Err(format!(
                 "lost_after_ms {} must exceed the {} ms heartbeat",
                 config.lost_after_ms,
@@ -199,7 +199,7 @@ impl SlimeVrSource {
             }],
             assignments,
             period_us: (1e6 / f64::from(config.rate_hz)).round() as u64,
-            lost_after_us: config.lost_after_ms * 1000,
+            lost_after_us: config.lost_after_ms.saturating_mul(1000),
             devices: Vec::new(),
             by_address: BTreeMap::new(),
             stats: SlimeVrStats::default(),
@@ -238,7 +238,7 @@ impl SlimeVrSource {
         let id = hello.mac.map_or_else(|| from.to_string(), mac_text);
         let index = match self.devices.iter().position(|d| d.id == id) {
             Some(index) => index,
-            None if self.devices.len() >= MAX_DEVICES => {
+            None if self.devices.len() >= MAX_DEVICES && !self.forget_a_lost_device() => {
                 self.stats.too_many_devices += 1;
                 return;
             }
@@ -249,8 +249,11 @@ impl SlimeVrSource {
         };
         let device = &mut self.devices[index];
         if device.address != from {
-            // The same board from a new address or port: it keeps everything.
-            self.by_address.remove(&device.address);
+            // The same board from a new address or port: it keeps everything. (Its old
+            // address may be another board's by now.)
+            if self.by_address.get(&device.address) == Some(&index) {
+                self.by_address.remove(&device.address);
+            }
             device.address = from;
             device.address_changes += 1;
         }
@@ -272,6 +275,24 @@ impl SlimeVrSource {
         self.send(from, packet::handshake_reply());
         self.next_keepalive_us
             .get_or_insert(now_us + KEEPALIVE_INTERVAL_US);
+    }
+
+    /// Makes room: forgets the device lost longest ago, if any is lost.
+    fn forget_a_lost_device(&mut self) -> bool {
+        let Some(oldest) = (0..self.devices.len())
+            .filter(|i| !self.devices[*i].live)
+            .min_by_key(|i| self.devices[*i].last_seen_us)
+        else {
+            return false;
+        };
+        self.devices.remove(oldest);
+        self.by_address.retain(|_, index| *index != oldest);
+        for index in self.by_address.values_mut() {
+            if *index > oldest {
+                *index -= 1;
+            }
+        }
+        true
     }
 
     /// One packet of a known device (top level or inside a bundle).
@@ -639,7 +660,7 @@ impl Source for SlimeVrSource {
         self.now_us = self.now_us.max(now_us);
         let mut lost_any = false;
         for device in &mut self.devices {
-            if device.live && now_us >= device.last_seen_us + self.lost_after_us {
+            if device.live && now_us >= device.last_seen_us.saturating_add(self.lost_after_us) {
                 device.live = false;
                 device.times_lost += 1;
                 device.ping = None;

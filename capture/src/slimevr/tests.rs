@@ -216,14 +216,73 @@ fn a_tracker_reconnecting_from_a_new_port_keeps_its_identity_and_bone() {
         T0 + 7_000,
     );
     assert_eq!(s.stats().unknown_senders, 1);
-    // A second board is a second device.
+    // A second board is a second device. It takes over the first board's old address; the
+    // first board moving again leaves it there.
     feed(
         &mut s,
-        addr(50200),
+        first,
         &tracker::handshake(OTHER_MAC, "0.6.3"),
-        T0,
+        T0 + 8_000,
     );
     assert_eq!(s.devices().len(), 2);
+    let third = addr(50300);
+    feed(&mut s, third, &tracker::handshake(MAC, "0.6.3"), T0 + 9_000);
+    feed(&mut s, first, &tracker::heartbeat(1), T0 + 10_000);
+    feed(&mut s, third, &tracker::heartbeat(1), T0 + 10_000);
+    assert_eq!(s.stats().unknown_senders, 1);
+    assert_eq!(s.devices()[1].counters.datagrams, 2);
+}
+
+#[test]
+fn when_full_a_new_board_takes_the_place_of_the_one_lost_longest_ago() {
+    let mut s = source("lost_after_ms = 1000");
+    let mac = |i: usize| [2, 0, 0, 0, (i >> 8) as u8, i as u8];
+    for i in 0..MAX_DEVICES {
+        feed(
+            &mut s,
+            addr(i as u16 + 1),
+            &tracker::handshake(mac(i), ""),
+            T0 + i as u64,
+        );
+    }
+    feed(
+        &mut s,
+        addr(999),
+        &tracker::handshake(mac(999), ""),
+        T0 + 100,
+    );
+    assert_eq!(s.stats().too_many_devices, 1, "all live: refused");
+    // All but board 5 go quiet and are lost; board 7 was lost first.
+    for i in (0..MAX_DEVICES).filter(|i| *i != 5) {
+        let t = if i == 7 { T0 + 200 } else { T0 + 300_000 };
+        feed(&mut s, addr(i as u16 + 1), &tracker::heartbeat(1), t);
+    }
+    feed(&mut s, addr(6), &tracker::heartbeat(2), T0 + 2_000_000);
+    s.handle_timeout(T0 + 1_500_000);
+    assert_eq!(s.devices().iter().filter(|d| d.live).count(), 1);
+    feed(
+        &mut s,
+        addr(999),
+        &tracker::handshake(mac(999), ""),
+        T0 + 2_000_000,
+    );
+    assert_eq!(s.devices().len(), MAX_DEVICES);
+    assert!(
+        s.devices()
+            .iter()
+            .all(|d| d.id != session::mac_text(mac(7)))
+    );
+    // Every remaining board is still found at its address.
+    for i in 0..s.devices().len() {
+        let (before, address) = (s.devices()[i].counters.datagrams, s.devices()[i].address);
+        feed(&mut s, address, &tracker::heartbeat(10), T0 + 2_100_000);
+        assert_eq!(
+            s.devices()[i].counters.datagrams,
+            before + 1,
+            "{}",
+            s.devices()[i].id
+        );
+    }
 }
 
 #[test]
