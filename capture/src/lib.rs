@@ -4,8 +4,9 @@
 //! - [`source`]: the contract every source kind implements ([`source::Source`]).
 //! - [`registry`]: every kind, registered in one place; the config's `[[source]]` entries.
 //! - One module per kind: [`vmc`], [`bvh`], [`demo`], the face trackers [`ifacialmocap`],
-//!   [`vtube_studio`] and [`openseeface`] (sharing [`face`]). Each holds its parser, its convention
-//!   conversion, its skeleton, its filter preset and its config section.
+//!   [`vtube_studio`] and [`openseeface`] (sharing [`face`]), SlimeVR's IMU trackers
+//!   [`slimevr`]. Each holds its parser, its convention conversion, its skeleton, its filter
+//!   preset and its config section.
 //!
 //! Architecture invariant: no sockets, tasks, clocks or file access here; the server owns
 //! those. Only each source's own module knows that source's axes, units and names.
@@ -19,6 +20,7 @@ pub mod ifacialmocap;
 pub mod openseeface;
 pub mod registry;
 pub mod sender_clock;
+pub mod slimevr;
 pub mod source;
 pub mod ticker;
 pub mod vmc;
@@ -27,6 +29,6 @@ pub mod webcam;
 
 pub use registry::{SourceConfig, source_kinds};
 pub use source::{
-    BuildEnv, Source, SourceEvent, SourceFrame, SourceInput, SourceIo, SourceKindSpec,
-    SourceReport, StreamReport, StreamSpec, Transmit,
+    BuildEnv, Source, SourceAction, SourceEvent, SourceFrame, SourceInput, SourceIo,
+    SourceKindSpec, SourceReport, StreamReport, StreamSpec, Transmit,
 };

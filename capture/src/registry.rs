@@ -51,6 +51,7 @@ source_kinds! {
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
+    Slimevr => crate::slimevr::SlimeVrConfig,
 }
 
 #[cfg(test)]

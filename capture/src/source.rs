@@ -113,10 +113,38 @@ impl SourceFrame {
 }
 
 /// What a source reports after input or a timeout.
+// Frames are the hot path and travel by value without a heap allocation; actions are rare.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum SourceEvent {
     /// A whole frame for stream `stream` (an index into [`Source::streams`]).
     Frame { stream: usize, frame: SourceFrame },
+    /// The performer asked for a calibration on their device (a SlimeVR tracker's reset
+    /// button): the server runs the same calibration `POST /api/performers/{name}/calibrate`
+    /// does, for the performer of stream `stream`.
+    Action { stream: usize, action: SourceAction },
+}
+
+impl SourceEvent {
+    /// The frame, if it is one.
+    pub fn into_frame(self) -> Option<(usize, SourceFrame)> {
+        match self {
+            SourceEvent::Frame { stream, frame } => Some((stream, frame)),
+            SourceEvent::Action { .. } => None,
+        }
+    }
+}
+
+/// A calibration asked for from a device. The server maps each to a `CalibrationKind`:
+/// full and mounting resets to the T-pose capture (it measures the sensors' mountings and the
+/// pose offsets, what SlimeVR's full and mounting resets are for), the yaw reset to the heading
+/// reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceAction {
+    FullReset,
+    YawReset,
+    MountingReset,
 }
 
 /// A datagram the source wants sent (a handshake reply, an acknowledgement).

@@ -77,7 +77,8 @@ impl Server {
 
         let mut vmc_addrs = Vec::new();
         for source in config.sources() {
-            let running = sources::start(&source, config.bind, &engine, &mut tasks).await?;
+            let running =
+                sources::start(&source, config.bind, &engine, &calibrations, &mut tasks).await?;
             if source.kind() == "vmc"
                 && let Some(addr) = lock(&running).address
             {

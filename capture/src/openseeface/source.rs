@@ -311,7 +311,8 @@ mod tests {
             now,
         );
         std::iter::from_fn(|| source.poll_event())
-            .map(|SourceEvent::Frame { stream, frame }| (stream, frame.pose))
+            .filter_map(SourceEvent::into_frame)
+            .map(|(stream, frame)| (stream, frame.pose))
             .collect()
     }
 

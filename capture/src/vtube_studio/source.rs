@@ -302,7 +302,8 @@ mod tests {
             now,
         );
         std::iter::from_fn(|| source.poll_event())
-            .map(|SourceEvent::Frame { frame, .. }| frame.pose)
+            .filter_map(SourceEvent::into_frame)
+            .map(|(_, frame)| frame.pose)
             .collect()
     }
 

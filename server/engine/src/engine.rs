@@ -125,6 +125,11 @@ impl Performer {
         state.capture.take()
     }
 
+    /// Whether a calibration procedure holds the performer now (read only: claims nothing).
+    pub fn is_calibrating(&self) -> bool {
+        lock(&self.state).calibrating
+    }
+
     /// The performer's bus slot (its newest frame, its subscribers).
     pub fn slot(&self) -> &Arc<PerformerSlot> {
         &self.slot

@@ -10,12 +10,16 @@ mod udp;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use kagura_capture::{BuildEnv, Source, SourceConfig, SourceEvent, SourceIo, SourceReport};
+use kagura_calibration::CalibrationKind;
+use kagura_capture::{
+    BuildEnv, Source, SourceAction, SourceConfig, SourceEvent, SourceIo, SourceReport,
+};
 use kagura_engine::rate::RateMeter;
 use kagura_engine::{Engine, StreamRoute, lock};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::calibrations::Calibrations;
 use crate::clock::{instant_at, now_us};
 
 /// A source with its routes into the engine: what its shell drives and the status page reads.
@@ -25,6 +29,7 @@ pub struct RunningSource {
     rates: Vec<RateMeter>,
     /// Where it listens, once bound.
     pub address: Option<SocketAddr>,
+    actions: ActionRunner,
 }
 
 pub type SharedSource = Arc<Mutex<RunningSource>>;
@@ -38,6 +43,11 @@ impl RunningSource {
                     if let Some(route) = self.routes.get_mut(stream) {
                         engine.submit(route, frame, now_us);
                         self.rates[stream].record(now_us);
+                    }
+                }
+                SourceEvent::Action { stream, action } => {
+                    if let Some(route) = self.routes.get(stream) {
+                        self.actions.run(route.performer().clone(), action);
                     }
                 }
             }
@@ -104,11 +114,53 @@ pub struct StreamStatus {
     pub filtered: bool,
 }
 
+/// Runs the calibrations a source's devices ask for ([`SourceEvent::Action`]): the same
+/// procedure `POST /api/performers/{name}/calibrate` runs, with its default countdown (3 s to
+/// get into pose after pressing the button) and capture (1 s), on its own task.
+struct ActionRunner {
+    engine: Arc<Engine>,
+    calibrations: Arc<Calibrations>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// Seconds to get into pose after a device's reset button, and to hold it (the API's defaults).
+const ACTION_COUNTDOWN: std::time::Duration = std::time::Duration::from_secs(3);
+const ACTION_CAPTURE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl ActionRunner {
+    fn run(&self, performer: Arc<kagura_engine::Performer>, action: SourceAction) {
+        // SlimeVR's full and mounting resets measure how each tracker sits on its bone, which
+        // Kagura's T-pose capture does; its yaw reset is the heading reset.
+        let kind = match action {
+            SourceAction::FullReset | SourceAction::MountingReset => CalibrationKind::TPose,
+            SourceAction::YawReset => CalibrationKind::Yaw,
+        };
+        tracing::info!(
+            "{action:?} from a device: calibrating {} ({kind:?}) in {} s",
+            performer.name,
+            ACTION_COUNTDOWN.as_secs()
+        );
+        let (engine, calibrations) = (self.engine.clone(), self.calibrations.clone());
+        self.runtime.spawn(async move {
+            let name = performer.name.clone();
+            let result = calibrations
+                .run(&engine, performer, kind, ACTION_COUNTDOWN, ACTION_CAPTURE)
+                .await;
+            match result {
+                Ok(_) => tracing::info!("{name}: {kind:?} calibration done"),
+                Err(e) => tracing::warn!("{name}: {kind:?} calibration from a device: {e:#}"),
+            }
+        });
+    }
+}
+
 /// Builds a configured source, binds what it needs and starts its shell in `tasks`.
+/// `calibrations` runs what its devices ask for.
 pub async fn start(
     config: &SourceConfig,
     bind: IpAddr,
     engine: &Arc<Engine>,
+    calibrations: &Arc<Calibrations>,
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SharedSource> {
     let read_file = |path: &std::path::Path| std::fs::read(path);
@@ -134,6 +186,11 @@ pub async fn start(
         source,
         routes,
         address: None,
+        actions: ActionRunner {
+            engine: engine.clone(),
+            calibrations: calibrations.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        },
     }));
     match config.io() {
         SourceIo::Udp { port } => {
