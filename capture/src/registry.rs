@@ -51,6 +51,7 @@ source_kinds! {
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
+    Neuron => crate::neuron::NeuronConfig,
 }
 
 #[cfg(test)]
