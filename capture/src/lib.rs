@@ -3,10 +3,10 @@
 //!
 //! - [`source`]: the contract every source kind implements ([`source::Source`]).
 //! - [`registry`]: every kind, registered in one place; the config's `[[source]]` entries.
-//! - One module per kind: [`vmc`], [`bvh`], [`demo`], the face trackers [`ifacialmocap`],
-//!   [`vtube_studio`] and [`openseeface`] (sharing [`face`]), SlimeVR's IMU trackers
-//!   [`slimevr`]. Each holds its parser, its convention conversion, its skeleton, its filter
-//!   preset and its config section.
+//! - One module per kind: [`vmc`], [`bvh`], [`demo`], [`webcam`], the face trackers
+//!   [`ifacialmocap`], [`vtube_studio`] and [`openseeface`] (sharing [`face`]), SlimeVR's IMU
+//!   trackers [`slimevr`], the Perception Neuron suits [`neuron`]. Each holds its parser, its
+//!   convention conversion, its skeleton, its filter preset and its config section.
 //!
 //! Architecture invariant: no sockets, tasks, clocks or file access here; the server owns
 //! those. Only each source's own module knows that source's axes, units and names.
@@ -17,6 +17,7 @@ pub mod bvh;
 pub mod demo;
 pub mod face;
 pub mod ifacialmocap;
+pub mod neuron;
 pub mod openseeface;
 pub mod registry;
 pub mod sender_clock;

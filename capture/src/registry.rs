@@ -52,6 +52,7 @@ source_kinds! {
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
     Slimevr => crate::slimevr::SlimeVrConfig,
+    Neuron => crate::neuron::NeuronConfig,
 }
 
 #[cfg(test)]

@@ -24,6 +24,15 @@ use serde::Serialize;
 pub enum SourceInput<'a> {
     /// One UDP datagram and its sender.
     Datagram { from: SocketAddr, bytes: &'a [u8] },
+    /// A byte stream's connection to `peer` is open ([`SourceIo::TcpClient`]); what follows in
+    /// [`SourceInput::Stream`] starts at the stream's first byte.
+    StreamOpened { peer: SocketAddr },
+    /// Bytes of the open stream as they arrived: any split, any coalescing (the source does its
+    /// own framing).
+    Stream { bytes: &'a [u8] },
+    /// The stream's connection ended (closed by the peer, reset, or an error). Bytes of a frame
+    /// not yet whole are dropped; the next [`SourceInput::StreamOpened`] starts afresh.
+    StreamClosed,
     /// One video frame: 8-bit RGB, rows top to bottom, no padding (`width * height * 3` bytes).
     Image {
         width: usize,
@@ -41,6 +50,10 @@ pub enum SourceIo {
     Timer,
     /// Video frames, read and decoded by the shell at their rate, feeding [`SourceInput::Image`].
     Frames(FrameFeed),
+    /// A TCP connection the server opens to `addr` (`host:port`; the sender is the TCP server),
+    /// reopened with backoff when refused or dropped, feeding [`SourceInput::StreamOpened`],
+    /// [`SourceInput::Stream`] and [`SourceInput::StreamClosed`].
+    TcpClient { addr: String },
 }
 
 /// Where a video source's frames come from, and at what rate the shell delivers them.

@@ -1,10 +1,11 @@
-//! The shells around sources: each owns a source's socket (or only its timer), feeds the
-//! sans-IO [`Source`] with input and the time it arrived, sends what it asks to send, wakes it
-//! when it asks to be woken, and hands its frames to the engine through each stream's
-//! [`StreamRoute`]. One shell per kind of IO ([`SourceIo`]), not per kind of source: a new
+//! The shells around sources: each owns a source's IO (a UDP socket, a TCP connection it opens,
+//! video frames, or only its timer), feeds the sans-IO [`Source`] with input and the time it
+//! arrived, sends what it asks to send, wakes it when it asks to be woken, and hands its frames
+//! to the engine through each stream's [`StreamRoute`]. One shell per kind of IO ([`SourceIo`]), not per kind of source: a new
 //! source kind needs no code here.
 
 pub mod frames;
+pub mod tcp;
 mod udp;
 
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +31,8 @@ pub struct RunningSource {
     /// Where it listens, once bound.
     pub address: Option<SocketAddr>,
     actions: ActionRunner,
+    /// A TCP client source's connection (its shell keeps it).
+    pub connection: Option<tcp::ConnectionStatus>,
 }
 
 pub type SharedSource = Arc<Mutex<RunningSource>>;
@@ -86,6 +89,10 @@ impl RunningSource {
                 .min_by(f64::total_cmp),
             errors,
             unknown_senders,
+            connection: self.connection.clone().map(|status| ConnectionReport {
+                since_ms_ago: now_us.saturating_sub(status.since_us) as f64 / 1000.0,
+                status,
+            }),
             streams,
         }
     }
@@ -100,7 +107,19 @@ pub struct SourceStatus {
     pub last_seen_ms_ago: Option<f64>,
     pub errors: u64,
     pub unknown_senders: u64,
+    /// A TCP client source's connection: state, peer, last error, connections made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionReport>,
     pub streams: Vec<StreamStatus>,
+}
+
+/// A TCP client source's connection in `/api/status`.
+#[derive(Serialize)]
+pub struct ConnectionReport {
+    #[serde(flatten)]
+    pub status: tcp::ConnectionStatus,
+    /// Since when it is in this state.
+    pub since_ms_ago: f64,
 }
 
 /// One stream of a source in `/api/status`.
@@ -191,6 +210,7 @@ pub async fn start(
             calibrations: calibrations.clone(),
             runtime: tokio::runtime::Handle::current(),
         },
+        connection: None,
     }));
     match config.io() {
         SourceIo::Udp { port } => {
@@ -208,6 +228,10 @@ pub async fn start(
         }
         SourceIo::Frames(feed) => {
             tasks.spawn(frames::spawn(feed, running.clone(), engine.clone())?);
+        }
+        SourceIo::TcpClient { addr } => {
+            lock(&running).connection = Some(tcp::ConnectionStatus::new(&addr));
+            tasks.spawn(tcp::run(addr, running.clone(), engine.clone()));
         }
     }
     Ok(running)
