@@ -16,6 +16,7 @@ pub mod bvh;
 pub mod demo;
 pub mod face;
 pub mod ifacialmocap;
+pub mod mocopi;
 pub mod openseeface;
 pub mod registry;
 pub mod sender_clock;

@@ -51,6 +51,7 @@ source_kinds! {
     Ifacialmocap => crate::ifacialmocap::IFacialMocapConfig,
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
+    Mocopi => crate::mocopi::MocopiConfig,
 }
 
 #[cfg(test)]
