@@ -25,6 +25,7 @@ pub mod ticker;
 pub mod vmc;
 pub mod vtube_studio;
 pub mod webcam;
+pub mod xsens;
 
 pub use registry::{SourceConfig, source_kinds};
 pub use source::{

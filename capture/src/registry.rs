@@ -52,6 +52,7 @@ source_kinds! {
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
     Mocopi => crate::mocopi::MocopiConfig,
+    Xsens => crate::xsens::XsensConfig,
 }
 
 #[cfg(test)]
