@@ -19,6 +19,7 @@ pub mod ifacialmocap;
 pub mod mocopi;
 pub mod openseeface;
 pub mod registry;
+pub mod rokoko;
 pub mod sender_clock;
 pub mod source;
 pub mod ticker;

@@ -52,6 +52,7 @@ source_kinds! {
     VtubeStudio => crate::vtube_studio::VtubeStudioConfig,
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
     Mocopi => crate::mocopi::MocopiConfig,
+    Rokoko => crate::rokoko::RokokoConfig,
     Xsens => crate::xsens::XsensConfig,
 }
 
