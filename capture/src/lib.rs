@@ -3,7 +3,8 @@
 //!
 //! - [`source`]: the contract every source kind implements ([`source::Source`]).
 //! - [`registry`]: every kind, registered in one place; the config's `[[source]]` entries.
-//! - One module per kind: [`vmc`], [`bvh`], [`demo`], the face trackers [`ifacialmocap`],
+//! - One module per kind: [`vmc`], [`bvh`], [`demo`], the suits [`mocopi`], [`rokoko`] and
+//!   [`xsens`], the face trackers [`ifacialmocap`],
 //!   [`vtube_studio`] and [`openseeface`] (sharing [`face`]). Each holds its parser, its convention
 //!   conversion, its skeleton, its filter preset and its config section.
 //!

@@ -131,7 +131,7 @@ async fn a_mocopi_phone_drives_its_performer() {
             &locals,
             Vec3::new(0.1, 0.93, 0.0),
         );
-        if k % 50 == 0 {
+        if k.is_multiple_of(50) {
             vec![skeleton.clone(), frame]
         } else {
             vec![frame]
