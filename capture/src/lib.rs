@@ -3,9 +3,9 @@
 //!
 //! - [`source`]: the contract every source kind implements ([`source::Source`]).
 //! - [`registry`]: every kind, registered in one place; the config's `[[source]]` entries.
-//! - One module per kind: [`vmc`], [`bvh`], [`demo`], [`webcam`], the face trackers
-//!   [`ifacialmocap`], [`vtube_studio`] and [`openseeface`] (sharing [`face`]), SlimeVR's IMU
-//!   trackers [`slimevr`], the Perception Neuron suits [`neuron`]. Each holds its parser, its
+//! - One module per kind: [`vmc`], [`bvh`], [`demo`], [`webcam`], the suits [`slimevr`],
+//!   [`neuron`], [`mocopi`], [`rokoko`] and [`xsens`], the face trackers [`ifacialmocap`],
+//!   [`vtube_studio`] and [`openseeface`] (sharing [`face`]). Each holds its parser, its
 //!   convention conversion, its skeleton, its filter preset and its config section.
 //!
 //! Architecture invariant: no sockets, tasks, clocks or file access here; the server owns
@@ -17,9 +17,11 @@ pub mod bvh;
 pub mod demo;
 pub mod face;
 pub mod ifacialmocap;
+pub mod mocopi;
 pub mod neuron;
 pub mod openseeface;
 pub mod registry;
+pub mod rokoko;
 pub mod sender_clock;
 pub mod slimevr;
 pub mod source;
@@ -27,6 +29,7 @@ pub mod ticker;
 pub mod vmc;
 pub mod vtube_studio;
 pub mod webcam;
+pub mod xsens;
 
 pub use registry::{SourceConfig, source_kinds};
 pub use source::{

@@ -53,6 +53,9 @@ source_kinds! {
     Openseeface => crate::openseeface::OpenSeeFaceConfig,
     Slimevr => crate::slimevr::SlimeVrConfig,
     Neuron => crate::neuron::NeuronConfig,
+    Mocopi => crate::mocopi::MocopiConfig,
+    Rokoko => crate::rokoko::RokokoConfig,
+    Xsens => crate::xsens::XsensConfig,
 }
 
 #[cfg(test)]
