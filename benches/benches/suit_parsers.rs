@@ -10,7 +10,12 @@ use std::time::Instant;
 use glam::{Quat, Vec3};
 use kagura_benches::bench_pose;
 use kagura_capture::mocopi::{self, MocopiConfig, MocopiSource, fixture as mocopi_fixture};
+use kagura_capture::neuron::skeleton::BroadcastSkeleton;
+use kagura_capture::neuron::wire::parse_text_frame;
+use kagura_capture::neuron::{NeuronConfig, NeuronSource};
 use kagura_capture::rokoko::{self, RokokoConfig, RokokoSource, fixture as rokoko_fixture};
+use kagura_capture::slimevr::packet::{self as slime, tracker};
+use kagura_capture::slimevr::{SlimeVrConfig, SlimeVrSource};
 use kagura_capture::vmc::{VmcDecoder, encode_vmc_frame};
 use kagura_capture::xsens::{self, XsensConfig, XsensSource, fixture as xsens_fixture};
 use kagura_capture::{Source, SourceInput};
@@ -174,6 +179,145 @@ fn main() {
                 d[6..10].copy_from_slice(&sample.to_be_bytes());
             }
             feed(&mut source, &split, &mut now);
+        }),
+        vmc,
+    );
+    slimevr(vmc, &mut now);
+    neuron(vmc, &mut now);
+}
+
+/// SlimeVR: 10 trackers on 5 boards (2 sensors each), one rotation bundle per board per tick,
+/// as current firmware sends them once bundling is on.
+fn slimevr(vmc: f64, now: &mut u64) {
+    let boards: Vec<[u8; 6]> = (0..5u8).map(|b| [0x3c, 0x71, 0xbf, 0, 0, b]).collect();
+    let bones = [
+        "hips",
+        "chest",
+        "leftUpperLeg",
+        "rightUpperLeg",
+        "leftLowerLeg",
+        "rightLowerLeg",
+        "leftFoot",
+        "rightFoot",
+        "head",
+        "leftUpperArm",
+    ];
+    let trackers: Vec<String> = bones
+        .iter()
+        .enumerate()
+        .map(|(i, bone)| {
+            let mac = boards[i / 2].map(|b| format!("{b:02X}")).join(":");
+            format!("\"{mac}/{}\" = \"{bone}\"", i % 2)
+        })
+        .collect();
+    let mut source = SlimeVrSource::new(&toml_config::<SlimeVrConfig>(&format!(
+        "performer = \"p\"\ntrackers = {{ {} }}",
+        trackers.join(", ")
+    )))
+    .unwrap();
+    let mut number = 1u64;
+    let handshakes: Vec<Vec<u8>> = boards
+        .iter()
+        .map(|mac| tracker::handshake(*mac, "bench"))
+        .collect();
+    feed(&mut source, &handshakes, now);
+    let tick = |number: &mut u64| -> Vec<Vec<u8>> {
+        (0..boards.len())
+            .map(|_| {
+                let mut body = Vec::new();
+                for sensor in 0..2u8 {
+                    let q = Quat::from_rotation_y(0.001 * *number as f32);
+                    let inner = tracker::rotation(0, sensor, q.to_array());
+                    // A bundle's inner packets drop the packet number: type + payload.
+                    let inner = [&inner[..4], &inner[12..]].concat();
+                    body.extend_from_slice(&(inner.len() as u16).to_be_bytes());
+                    body.extend_from_slice(&inner);
+                }
+                *number += 1;
+                tracker::packet(100, *number, &body)
+            })
+            .collect()
+    };
+    let one_tick = tick(&mut number);
+    report(
+        "slimevr parse (5 bundles, 10 rotations)",
+        one_tick.iter().map(Vec::len).sum(),
+        fps(|| {
+            for d in &one_tick {
+                let (kind, _, body) = slime::split(black_box(d)).unwrap();
+                assert_eq!(kind, 100);
+                for inner in slime::bundle(body) {
+                    let (kind, payload) = inner.unwrap();
+                    black_box(slime::parse(kind, payload).ok());
+                }
+            }
+        }),
+        vmc,
+    );
+    let bytes = one_tick.iter().map(Vec::len).sum();
+    report(
+        "slimevr source (10 trackers → one frame)",
+        bytes,
+        fps(|| {
+            let datagrams = tick(&mut number);
+            feed(&mut source, &datagrams, now);
+        }),
+        vmc,
+    );
+    // Each tick made a frame (the figure is of whole frames, not of dropped input).
+    let report = source.report();
+    let counters = report.streams[0].counters.as_ref().unwrap();
+    let frames = counters["frames"].as_u64().unwrap();
+    assert!(
+        frames * 2 > number / 5,
+        "only {frames} frames for {} ticks: {counters}",
+        number / 5
+    );
+}
+
+/// Perception Neuron: Axis Neuron's 59-joint text frame with displacement (354 values).
+fn neuron(vmc: f64, now: &mut u64) {
+    let values: Vec<String> = (0..354)
+        .map(|i| format!("{:.4}", (i % 37) as f32 * 0.5))
+        .collect();
+    let frame = format!("0 Avatar00 {} ||\r\n", values.join(" "));
+    let mut parsed = Vec::new();
+    report(
+        "neuron parse (text, 59 joints + displacement)",
+        frame.len(),
+        fps(|| {
+            black_box(
+                parse_text_frame(
+                    black_box(frame.trim_end().trim_end_matches('|').as_bytes()),
+                    &mut parsed,
+                )
+                .ok(),
+            );
+        }),
+        vmc,
+    );
+    let config = toml_config::<NeuronConfig>("performer = \"p\"");
+    let mut source = NeuronSource::new(&config, BroadcastSkeleton::axis_neuron()).unwrap();
+    source.handle_input(
+        SourceInput::StreamOpened {
+            peer: "127.0.0.1:7001".parse().unwrap(),
+        },
+        *now,
+    );
+    report(
+        "neuron source (text over TCP, retarget 59 joints)",
+        frame.len(),
+        fps(|| {
+            *now += 1_000;
+            source.handle_input(
+                SourceInput::Stream {
+                    bytes: frame.as_bytes(),
+                },
+                *now,
+            );
+            while let Some(event) = source.poll_event() {
+                black_box(event);
+            }
         }),
         vmc,
     );
