@@ -59,6 +59,19 @@ impl MountingCapture {
         }
     }
 
+    /// The average orientation seen per bone.
+    pub fn averages(&self) -> BTreeMap<HumanoidBone, Quat> {
+        self.samples
+            .iter()
+            .filter_map(|(bone, samples)| Some((*bone, average_rotation(samples.iter().copied())?)))
+            .collect()
+    }
+
+    /// The pose held.
+    pub fn pose(&self) -> ReferencePose {
+        self.pose
+    }
+
     /// Sensor-to-bone rotations `M` for every bone seen.
     pub fn finish(&self) -> BTreeMap<HumanoidBone, Quat> {
         self.samples

@@ -12,6 +12,7 @@ use super::average::average_rotation;
 use super::face::{FaceCalibration, FaceCapture, FaceCaptureKind};
 use super::mounting::MountingCapture;
 use super::reference::ReferencePose;
+use kagura_skeleton::body_solver::resets;
 use kagura_skeleton::solve::{NO_SENSORS, SensorOrientations};
 
 /// Most sources one pose capture keeps apart (a performer rarely has more than a few).
@@ -31,9 +32,19 @@ pub struct SourceMounting {
     /// How each world-space sensor (an IMU, a VMC tracker) sits on its bone: the bone's world
     /// orientation is `sensor · M` (see `kagura_skeleton::solve`).
     pub sensor_mountings: BTreeMap<HumanoidBone, Quat>,
+    /// Per inertial tracker, the heading of its own world, radians about +Y (absent: 0): the
+    /// bone's world orientation is `yaw(−h) · sensor · M`. Learnt by a mounting reset, kept up
+    /// by full and yaw resets (`kagura_skeleton::body_solver::resets`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sensor_headings: BTreeMap<HumanoidBone, f32>,
 }
 
 static NO_MOUNTINGS: BTreeMap<HumanoidBone, Quat> = BTreeMap::new();
+static NO_SOURCE: SourceMounting = SourceMounting {
+    pose_offsets: BTreeMap::new(),
+    sensor_mountings: BTreeMap::new(),
+    sensor_headings: BTreeMap::new(),
+};
 
 /// One performer's calibration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -72,6 +83,11 @@ impl PerformerCalibration {
         self.sources
             .get(source)
             .map_or(&NO_MOUNTINGS, |m| &m.sensor_mountings)
+    }
+
+    /// Everything measured of the source `source` (empty if nothing).
+    pub fn source(&self, source: &str) -> &SourceMounting {
+        self.sources.get(source).unwrap_or(&NO_SOURCE)
     }
 
     /// The per-source part: the source's pose offsets from a T/A-pose capture, applied to its
@@ -121,6 +137,15 @@ pub enum CalibrationKind {
     TPose,
     /// Hold an A-pose (upper arms 45° down): as `TPose`, for performers who cannot hold arms up.
     APose,
+    /// Stand straight, facing forward, arms at the sides: as `TPose` (SlimeVR's full reset).
+    Stand,
+    /// Stand straight, facing forward: each inertial tracker's heading again (drift), nothing
+    /// else (SlimeVR's yaw reset).
+    TrackerYaw,
+    /// After a full reset: knees bent as in skiing, upper body and head leaning forward, heels
+    /// off the floor; learns how each torso, head and leg tracker is turned on its bone
+    /// (SlimeVR's mounting reset).
+    Mounting,
     /// Face forward, any pose: a heading reset.
     Yaw,
     /// Forget everything calibrated.
@@ -200,14 +225,25 @@ impl CalibrationCapture {
         match self.kind {
             CalibrationKind::TPose => Some(ReferencePose::TPose),
             CalibrationKind::APose => Some(ReferencePose::APose),
+            CalibrationKind::Stand => Some(ReferencePose::Standing),
             _ => None,
+        }
+    }
+
+    /// The pose whose sources' frames and sensors are collected.
+    fn collected_pose(&self) -> Option<ReferencePose> {
+        match self.kind {
+            CalibrationKind::TrackerYaw | CalibrationKind::Mounting => {
+                Some(ReferencePose::Standing)
+            }
+            _ => self.reference(),
         }
     }
 
     /// Feeds one raw (unmounted) frame of the source `source`, with its sensors' world
     /// orientations by bone.
     pub fn add_source(&mut self, source: &str, raw: &PoseFrame, sensors: &SensorOrientations) {
-        let Some(pose) = self.reference() else {
+        let Some(pose) = self.collected_pose() else {
             return;
         };
         if !self.sources.contains_key(source) && self.sources.len() >= MAX_SOURCES {
@@ -278,14 +314,30 @@ impl CalibrationCapture {
                 return Ok(out);
             }
             _ if self.frames == 0 => return Err(CalibrationError::NoFrames),
-            CalibrationKind::TPose | CalibrationKind::APose => {
+            CalibrationKind::TPose | CalibrationKind::APose | CalibrationKind::Stand => {
                 let measured: Vec<(String, SourceMounting)> = self
                     .sources
                     .iter()
                     .map(|(source, (locals, world))| {
+                        // A full reset: trackers with a known heading keep what the mounting
+                        // reset learnt (resets.rs); the others, `M = S⁻¹ · R`.
+                        let old = current.source(source);
+                        let standing = world.averages();
+                        let (mut sensor_mountings, mut sensor_headings) =
+                            (old.sensor_mountings.clone(), old.sensor_headings.clone());
+                        let pose = world.pose();
+                        resets::full_reset(
+                            &mut sensor_mountings,
+                            &mut sensor_headings,
+                            &standing,
+                            |b| pose.world(b),
+                        );
+                        sensor_mountings.retain(|b, _| standing.contains_key(b));
+                        sensor_headings.retain(|b, _| standing.contains_key(b));
                         let mounting = SourceMounting {
                             pose_offsets: locals.finish(),
-                            sensor_mountings: world.finish(),
+                            sensor_mountings,
+                            sensor_headings,
                         };
                         (source.clone(), mounting)
                     })
@@ -302,6 +354,39 @@ impl CalibrationCapture {
                 let (sum, n) = self.hips_heights;
                 let standing = (n > 0).then(|| (sum / f64::from(n)) as f32);
                 out.standing_hips_m = standing.filter(|h| (0.2..=3.0).contains(h));
+            }
+            CalibrationKind::TrackerYaw | CalibrationKind::Mounting => {
+                let mut any = false;
+                for (source, (_, world)) in &self.sources {
+                    let held = world.averages();
+                    let Some(mounting) = out.sources.get_mut(source) else {
+                        continue;
+                    };
+                    if self.kind == CalibrationKind::TrackerYaw {
+                        let pose = world.pose();
+                        resets::yaw_reset(
+                            &mounting.sensor_mountings,
+                            &mut mounting.sensor_headings,
+                            &held,
+                            |b| pose.world(b),
+                        );
+                        any |= held
+                            .keys()
+                            .any(|b| mounting.sensor_mountings.contains_key(b));
+                    } else {
+                        let report = resets::mounting_reset(
+                            &mut mounting.sensor_mountings,
+                            &mut mounting.sensor_headings,
+                            &held,
+                        );
+                        any |= !report.corrected.is_empty();
+                    }
+                }
+                if !any {
+                    return Err(CalibrationError::NothingToMeasure);
+                }
+                // The trackers now say where forward is.
+                out.yaw_rad = 0.0;
             }
             CalibrationKind::Yaw => {
                 // Heading of the hips after their source's mounting.
@@ -437,6 +522,104 @@ mod tests {
             serde_json::from_str::<PerformerCalibration>(&json).unwrap(),
             calibration
         );
+    }
+
+    /// A suit of IMUs (random straps, each its own world heading): a standing full reset, a
+    /// mounting reset, then drift and a tracker yaw reset, through the capture procedure.
+    #[test]
+    fn imu_trackers_full_mounting_and_yaw_resets_through_the_procedure() {
+        use HumanoidBone::*;
+        use kagura_skeleton::body_solver::TrackerCalibration;
+        let bones = [Hips, LeftUpperLeg, LeftLowerLeg];
+        let straps = [
+            Quat::from_euler(glam::EulerRot::XYZ, 0.3, 2.0, -1.0),
+            Quat::from_euler(glam::EulerRot::XYZ, -1.2, 0.4, 2.5),
+            Quat::from_euler(glam::EulerRot::XYZ, 2.9, -0.7, 0.1),
+        ];
+        let mut worlds = [1.0f32, -2.0, 0.5];
+        let sense = |pose: &dyn Fn(HumanoidBone) -> Quat, worlds: &[f32; 3]| {
+            let mut s = NO_SENSORS;
+            for ((bone, strap), h) in bones.iter().zip(straps).zip(worlds) {
+                s[bone.index()] = Some(Quat::from_rotation_y(*h) * pose(*bone) * strap.inverse());
+            }
+            s
+        };
+        let standing = |_: HumanoidBone| Quat::IDENTITY;
+        let bent = |b: HumanoidBone| match b {
+            Hips => Quat::from_rotation_x(0.3),
+            LeftUpperLeg => Quat::from_rotation_x(-0.9),
+            _ => Quat::from_rotation_x(0.7),
+        };
+        let run = |kind,
+                   pose: &dyn Fn(HumanoidBone) -> Quat,
+                   worlds: &[f32; 3],
+                   c: &PerformerCalibration| {
+            let mut capture = CalibrationCapture::new(kind);
+            for _ in 0..3 {
+                capture.add_source(
+                    "suit",
+                    &PoseFrame::new(PerformerId(0)),
+                    &sense(pose, worlds),
+                );
+                capture.add_mounted(&PoseFrame::new(PerformerId(0)));
+            }
+            capture.finish(c).unwrap()
+        };
+        // A walk-like pose to check against: the thigh forward, the knee bent.
+        let check = |c: &PerformerCalibration, worlds: &[f32; 3]| {
+            let pose = |b: HumanoidBone| match b {
+                Hips => Quat::from_rotation_y(0.4),
+                LeftUpperLeg => Quat::from_rotation_y(0.4) * Quat::from_rotation_x(-0.5),
+                _ => Quat::from_rotation_y(0.4) * Quat::from_rotation_x(0.3),
+            };
+            let m = c.source("suit");
+            let cal = TrackerCalibration::new(&m.sensor_mountings, &m.sensor_headings);
+            let s = sense(&pose, worlds);
+            bones
+                .iter()
+                .map(|b| {
+                    rotation_error_degrees(cal.bone_world(*b, s[b.index()].unwrap()), pose(*b))
+                })
+                .fold(0.0, f64::max)
+        };
+        let c = run(
+            CalibrationKind::Stand,
+            &standing,
+            &worlds,
+            &PerformerCalibration::default(),
+        );
+        assert!(
+            check(&c, &worlds) > 10.0,
+            "one pose cannot tell strap from heading"
+        );
+        let c = run(CalibrationKind::Mounting, &bent, &worlds, &c);
+        assert!(check(&c, &worlds) < 0.1, "{}", check(&c, &worlds));
+        for h in &mut worlds {
+            *h += 0.3;
+        }
+        assert!(check(&c, &worlds) > 5.0, "drifted");
+        let c = run(CalibrationKind::TrackerYaw, &standing, &worlds, &c);
+        assert!(check(&c, &worlds) < 0.1);
+        let c = run(CalibrationKind::Stand, &standing, &worlds, &c);
+        assert!(
+            check(&c, &worlds) < 0.1,
+            "a later full reset keeps the mounting reset"
+        );
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("sensor_headings"));
+        assert_eq!(
+            serde_json::from_str::<PerformerCalibration>(&json).unwrap(),
+            c
+        );
+        // Files from before headings read as no headings, and write as before.
+        let old = PerformerCalibration::default();
+        assert!(
+            !serde_json::to_string(&old)
+                .unwrap()
+                .contains("sensor_headings")
+        );
+        let kind: CalibrationKind = serde_json::from_str(r#"{"kind": "mounting"}"#).unwrap();
+        assert_eq!(kind, CalibrationKind::Mounting);
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub enum ReferencePose {
     TPose,
     /// As the T-pose, but the upper arms 45° down.
     APose,
+    /// Standing straight, facing forward, arms hanging at the sides (upper arms 90° down,
+    /// palms in): SlimeVR's full-reset pose.
+    Standing,
 }
 
 /// A-pose: how far the upper arms hang below horizontal, degrees.
@@ -25,6 +28,12 @@ impl ReferencePose {
         match (self, bone) {
             (ReferencePose::APose, HumanoidBone::LeftUpperArm) => Quat::from_rotation_z(-drop),
             (ReferencePose::APose, HumanoidBone::RightUpperArm) => Quat::from_rotation_z(drop),
+            (ReferencePose::Standing, HumanoidBone::LeftUpperArm) => {
+                Quat::from_rotation_z(-std::f32::consts::FRAC_PI_2)
+            }
+            (ReferencePose::Standing, HumanoidBone::RightUpperArm) => {
+                Quat::from_rotation_z(std::f32::consts::FRAC_PI_2)
+            }
             _ => Quat::IDENTITY,
         }
     }

@@ -11,6 +11,7 @@ use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_filter::PoseFilter;
 use kagura_merge::PoseMerger;
 use kagura_protocol::PerformerId;
+use kagura_skeleton::body_solver::{BodyProportions, BodySolver, TrackerCalibration, is_body_set};
 use kagura_skeleton::solve::solve_sensors;
 
 use crate::bus::{PerformerSlot, PoseBus};
@@ -46,6 +47,8 @@ struct PerformerState {
     calibrating: bool,
     /// VRM presets derived from ARKit channels.
     expression_map: ExpressionMap,
+    /// Counts calibration changes, so that routes know when to reload theirs.
+    calibration_generation: u64,
 }
 
 /// Frames whose hips height is averaged (median) when nothing better tells the standing hips
@@ -53,6 +56,17 @@ struct PerformerState {
 const OBSERVED_HIPS_SAMPLES: usize = 60;
 
 impl PerformerState {
+    /// The leg proportions the body solver places hips with: the measured leg, else the
+    /// height, else the hips height a source declared, else the default table's adult.
+    fn body_proportions(&self) -> BodyProportions {
+        let c = &self.calibration;
+        c.leg_length_m
+            .map(BodyProportions::from_leg_length)
+            .or(c.height_m.map(BodyProportions::from_height))
+            .or(self.declared_hips.map(BodyProportions::from_hips_height))
+            .unwrap_or_default()
+    }
+
     /// The standing hips height in the frames' units: calibrated, else declared by a source,
     /// else the median of the first frames' hips heights, else the bus's default.
     fn hips_reference(&self) -> Option<f32> {
@@ -103,6 +117,7 @@ impl Performer {
     fn replace_calibration(&self, calibration: PerformerCalibration) -> Option<f32> {
         let mut state = lock(&self.state);
         state.calibration = calibration;
+        state.calibration_generation += 1;
         state.hips_reference()
     }
 
@@ -140,6 +155,13 @@ impl Performer {
 /// chain (sensors solved to bones, mounting, then this stream's own filter state) and its merge
 /// slot. Dropping it
 /// removes the stream from the performer, whose parts then move on as if it had gone silent.
+///
+/// Sensors are solved by the simple placement (`solve_sensors`: each sensed bone where its
+/// sensor says, the others as the frame has them) until a frame's sensors form a body set
+/// (`kagura_skeleton::body_solver::is_body_set`: a thigh or shin and three torso or leg
+/// trackers, as a SlimeVR suit sends); from then on the stream has its own `BodySolver` (every
+/// body bone, hips over the feet, lost trackers eased), kept while the route lives so that a
+/// tracker dropping out eases rather than switching solvers.
 pub struct StreamRoute {
     performer: Arc<Performer>,
     /// The stream's stable key: its mounting is kept under it.
@@ -148,6 +170,9 @@ pub struct StreamRoute {
     kind: &'static str,
     filtered: bool,
     filter: PoseFilter,
+    /// The body solver, once the stream's sensors formed a body set, and the performer's
+    /// calibration generation it was given.
+    body: Option<(Box<BodySolver>, u64)>,
 }
 
 impl StreamRoute {
@@ -242,6 +267,7 @@ impl Engine {
                 capture: None,
                 calibrating: false,
                 expression_map: ExpressionMap::default(),
+                calibration_generation: 0,
             }),
         });
         performers.insert(id, performer.clone());
@@ -300,6 +326,7 @@ impl Engine {
             kind,
             filtered: spec.filtered,
             filter: PoseFilter::default(),
+            body: None,
         }
     }
 
@@ -323,11 +350,29 @@ impl Engine {
         if let Some(capture) = &mut state.capture {
             capture.add_source(&route.key, &pose, &sensors);
         }
-        solve_sensors(
-            &sensors,
-            state.calibration.sensor_mountings(&route.key),
-            &mut pose,
-        );
+        if route.body.is_some() || is_body_set(&sensors) {
+            let generation = state.calibration_generation;
+            let tracker_calibration = || {
+                let m = state.calibration.source(&route.key);
+                TrackerCalibration::new(&m.sensor_mountings, &m.sensor_headings)
+            };
+            let (body, seen) = route.body.get_or_insert_with(|| {
+                let solver = BodySolver::new(state.body_proportions(), tracker_calibration());
+                (Box::new(solver), generation)
+            });
+            if *seen != generation {
+                body.set_calibration(tracker_calibration());
+                body.set_proportions(state.body_proportions());
+                *seen = generation;
+            }
+            body.solve(&sensors, arrival_us, &mut pose);
+        } else {
+            solve_sensors(
+                &sensors,
+                state.calibration.sensor_mountings(&route.key),
+                &mut pose,
+            );
+        }
         if let Some(hips) = pose.hips_position
             && state.observed_hips.len() < OBSERVED_HIPS_SAMPLES
             && (0.2..=3.0).contains(&hips.y)

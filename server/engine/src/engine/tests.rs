@@ -287,3 +287,96 @@ fn a_source_and_the_engine_replay_to_the_same_bytes() {
     );
     assert_eq!(first, run());
 }
+
+/// A SlimeVR-style suit (hips, thighs, shins; random straps; each tracker its own world
+/// heading) through the engine: full and mounting resets by capture, then the stream's own body
+/// solver gives every body bone, and hips that put the feet on the floor.
+#[test]
+fn a_sparse_imu_suit_gets_its_own_body_solver_after_full_and_mounting_resets() {
+    use HumanoidBone::*;
+    use kagura_calibration::CalibrationKind;
+    let engine = engine();
+    let mut route = engine.attach_stream(&spec("suit", &BodyPart::ALL, false), "raw");
+    let out = record(&engine, "suit");
+    let bones = [
+        Hips,
+        LeftUpperLeg,
+        LeftLowerLeg,
+        RightUpperLeg,
+        RightLowerLeg,
+    ];
+    let strap =
+        |i: usize| Quat::from_euler(glam::EulerRot::XYZ, 0.7 * i as f32, 2.0 - i as f32, 0.4);
+    let world_heading = |i: usize| Quat::from_rotation_y(1.3 * i as f32 - 2.0);
+    let sensed = |pose: &dyn Fn(HumanoidBone) -> Quat, t: u64| {
+        let mut frame = SourceFrame::of_pose(PoseFrame::new(PerformerId(0)), t);
+        for (i, bone) in bones.iter().enumerate() {
+            frame.sensors[bone.index()] = Some(world_heading(i) * pose(*bone) * strap(i).inverse());
+        }
+        frame
+    };
+    let mut t = 1_000;
+    let performer = route.performer().clone();
+    let standing = |_: HumanoidBone| Quat::IDENTITY;
+    let skiing = |b: HumanoidBone| match b {
+        Hips => Quat::from_rotation_x(0.3),
+        LeftUpperLeg | RightUpperLeg => Quat::from_rotation_x(-0.8),
+        _ => Quat::from_rotation_x(0.6),
+    };
+    for (kind, pose) in [
+        (
+            CalibrationKind::Stand,
+            &standing as &dyn Fn(HumanoidBone) -> Quat,
+        ),
+        (CalibrationKind::Mounting, &skiing),
+    ] {
+        assert!(performer.begin_calibration());
+        performer.start_capture(kind);
+        for _ in 0..10 {
+            t += 10_000;
+            engine.submit(&mut route, sensed(pose, t), t);
+        }
+        let capture = performer.end_calibration().expect("a capture ran");
+        let calibration = capture.finish(&performer.calibration()).unwrap();
+        engine.set_calibration(&performer, calibration);
+    }
+    // One knee bent, the other leg straight and standing.
+    let lifted = |b: HumanoidBone| match b {
+        LeftUpperLeg => Quat::from_rotation_x(-0.6),
+        LeftLowerLeg => Quat::from_rotation_x(-0.6) * Quat::from_rotation_x(1.0),
+        _ => Quat::IDENTITY,
+    };
+    t += 10_000;
+    engine.submit(&mut route, sensed(&lifted, t), t);
+    let shown = lock(&out.0).last().unwrap().clone();
+    let knee = shown.bone(LeftLowerLeg).unwrap();
+    let error = kagura_protocol::rotation_error_degrees(knee, Quat::from_rotation_x(1.0));
+    assert!(
+        error < 0.1,
+        "the knee bends as it did, not sideways: {error}°"
+    );
+    for bone in [
+        Spine, Chest, UpperChest, Neck, Head, LeftFoot, RightToes, LeftHand,
+    ] {
+        assert!(shown.bone(bone).is_some(), "{bone} solved");
+    }
+    let hips = shown.hips_position.expect("hips placed");
+    let standing_hips = BodyProportions::default().standing_hips_m();
+    assert!(
+        (hips.y - standing_hips).abs() < 1e-3,
+        "on the straight leg: {}",
+        hips.y
+    );
+
+    // A VMC-like stream with hips and feet trackers keeps the simple placement.
+    let mut vmc = engine.attach_stream(&spec("vr", &BodyPart::ALL, false), "raw");
+    let vr = record(&engine, "vr");
+    let mut frame = SourceFrame::of_pose(PoseFrame::new(PerformerId(0)), t);
+    for bone in [Hips, LeftFoot, RightFoot] {
+        frame.sensors[bone.index()] = Some(Quat::from_rotation_y(0.3));
+    }
+    engine.submit(&mut vmc, frame, t);
+    let shown = lock(&vr.0).last().unwrap().clone();
+    assert!(shown.hips_position.is_none() && shown.bone(LeftUpperLeg).is_none());
+    assert!(vmc.body.is_none() && route.body.is_some());
+}
