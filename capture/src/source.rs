@@ -229,6 +229,21 @@ pub trait Source: Send {
 
     /// Its counters for `/api/status`.
     fn report(&self) -> SourceReport;
+
+    /// Straps one of its sensors to `bone` (`None`: unassigned), by the key `/api/status` lists
+    /// it under (`AA:BB:CC:DD:EE:FF/0` for a SlimeVR tracker). Wins over the config and what the
+    /// sensor says of itself. Kinds without assignable sensors refuse.
+    fn assign_sensor(
+        &mut self,
+        key: &str,
+        bone: Option<kagura_protocol::HumanoidBone>,
+    ) -> Result<(), String> {
+        let _ = bone;
+        Err(format!(
+            "a {} source has no sensors to assign ({key:?})",
+            self.kind()
+        ))
+    }
 }
 
 /// What every source kind declares, next to its config section: its name, its default

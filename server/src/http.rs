@@ -25,7 +25,7 @@ use axum::{Json, Router};
 use kagura_protocol::PerformerId;
 use serde::Deserialize;
 
-use kagura_engine::{Engine, PoseBus};
+use kagura_engine::{Engine, PoseBus, lock};
 
 use crate::calibrations::{Calibrations, MAX_SECONDS};
 use crate::clock::now_us;
@@ -58,6 +58,7 @@ pub struct AppState {
     pub avatars: Arc<Avatars>,
     pub calibrations: Arc<Calibrations>,
     pub expression_maps: Arc<crate::expression_maps::ExpressionMaps>,
+    pub sensor_assignments: Arc<crate::sensor_assignments::SensorAssignments>,
     pub shutdown: crate::shutdown::Shutdown,
 }
 
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/filters/{kind}", put(update_filters))
         .route("/api/performers/{name}/calibration", get(calibration))
         .route("/api/performers/{name}/calibrate", post(calibrate))
+        .route("/api/sources/{index}/sensors", put(assign_sensor))
         .route(
             "/api/performers/{name}/expression-map",
             get(expression_map).put(set_expression_map),
@@ -226,6 +228,39 @@ async fn set_expression_map(
             Json(map.rules().clone()).into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}
+
+/// `PUT /api/sources/{index}/sensors`: `{"sensor": "AA:BB:CC:DD:EE:FF/0", "bone": "leftUpperLeg"}`
+/// (`"bone": null` unassigns) straps a source's sensor to a bone; kept across restarts.
+#[derive(Deserialize)]
+struct SensorAssignment {
+    sensor: String,
+    bone: Option<kagura_protocol::HumanoidBone>,
+}
+
+async fn assign_sensor(
+    State(state): State<AppState>,
+    Path(index): Path<usize>,
+    Json(request): Json<SensorAssignment>,
+) -> Response {
+    let Some(source) = state.status.source(index) else {
+        return (StatusCode::NOT_FOUND, format!("no source {index}\n")).into_response();
+    };
+    let assigned = lock(&source).assign_sensor(&request.sensor, request.bone);
+    if let Err(e) = assigned {
+        return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
+    }
+    match state
+        .sensor_assignments
+        .save(&source, &request.sensor, request.bone)
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("assigned, but not kept: {e:#}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod face_models;
 pub mod http;
 pub mod identity;
 pub mod quic;
+pub mod sensor_assignments;
 pub mod shutdown;
 pub mod slot;
 pub mod sources;
@@ -75,6 +76,7 @@ impl Server {
         let (shutdown_trigger, shutdown) = shutdown::channel();
         let mut tasks = JoinSet::new();
 
+        let sensor_assignments = Arc::new(sensor_assignments::SensorAssignments::new(&data_dir));
         let mut vmc_addrs = Vec::new();
         for source in config.sources() {
             let running =
@@ -84,6 +86,7 @@ impl Server {
             {
                 vmc_addrs.push(addr);
             }
+            sensor_assignments.apply_saved(&running)?;
             status.add_source(running);
         }
         tasks.spawn(sources::run_engine_timer(engine.clone()));
@@ -125,6 +128,7 @@ impl Server {
             avatars: Arc::new(config.load_avatars()?),
             calibrations,
             expression_maps,
+            sensor_assignments,
             shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();

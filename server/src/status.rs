@@ -43,6 +43,11 @@ impl ServerStatus {
         lock(&self.sources).push(source);
     }
 
+    /// The source at `index` in `/api/status`'s list.
+    pub fn source(&self, index: usize) -> Option<SharedSource> {
+        lock(&self.sources).get(index).cloned()
+    }
+
     /// Registers a subscriber; it stays listed until [`ServerStatus::remove_subscriber`].
     pub fn add_subscriber(
         &self,

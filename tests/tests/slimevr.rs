@@ -271,3 +271,95 @@ async fn a_slimevr_tracker_drives_the_hips_and_thigh_through_the_solve_stage() {
     assert_eq!(source["errors"], 0, "{source}");
     assert!(stream["counters"]["frames"].as_u64().unwrap() >= 2);
 }
+
+/// The index of the slimevr source in `/api/status`'s list (what the sensors API takes).
+async fn slimevr_index(server: &Server) -> usize {
+    let status = status_json(server).await.unwrap();
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["kind"] == "slimevr")
+        .unwrap()
+}
+
+/// A board that has shaken hands with the server's slimevr source and reported sensor 0 with no
+/// body position.
+async fn connected_board(server: &Server) -> FakeTracker {
+    let address: SocketAddr = slimevr_source(server).await["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut board = FakeTracker {
+        socket: UdpSocket::bind((LOCALHOST, 0)).await.unwrap(),
+        server: SocketAddr::new(LOCALHOST, address.port()),
+        number: 0,
+    };
+    board
+        .send_until_reply(
+            |_| tracker::handshake(MAC, "0.6.3"),
+            |r| r.first() == Some(&3),
+        )
+        .await;
+    board
+        .send_until_reply(
+            |n| tracker::sensor_info(n, 0, 1, 0),
+            |r| r.starts_with(&[0, 0, 0, 15]),
+        )
+        .await;
+    board
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracker_assigned_over_the_api_drives_its_bone_and_stays_assigned_after_a_restart() {
+    let mut config = test_config("slimevr-assign");
+    let source: SourceConfig = serde_json::from_value(serde_json::json!({
+        "kind": "slimevr", "port": 0, "performer": "body", "filter": false,
+    }))
+    .unwrap();
+    config.source.push(source);
+    let server = start_server(config.clone()).await.unwrap();
+    let mut subscriber = subscribe(&server, Subscription::Named(vec!["body".into()]))
+        .await
+        .unwrap();
+    let mut board = connected_board(&server).await;
+    let index = slimevr_index(&server).await;
+    let path = format!("/api/sources/{index}/sensors");
+    let assign = |sensor: &str, bone: serde_json::Value| {
+        let body = serde_json::json!({ "sensor": sensor, "bone": bone });
+        let (addr, path) = (server.http_addr, path.clone());
+        async move {
+            http_request(addr, "PUT", &path, Some(&body))
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    assert_eq!(assign("not a tracker", "hips".into()).await, 400);
+    assert_eq!(assign(&format!("{MAC_TEXT}/0"), "hips".into()).await, 204);
+    let hips = Quat::from_rotation_y(0.3);
+    let frame = stream_until(&mut board, &mut subscriber, hips, Quat::IDENTITY, |f| {
+        f.bone(HumanoidBone::Hips).is_some()
+    })
+    .await;
+    assert!(rotation_error_degrees(frame.bone(HumanoidBone::Hips).unwrap(), hips) < 2.0);
+    let stream = &slimevr_source(&server).await["streams"][0];
+    assert_eq!(
+        stream["sender"]["devices"][0]["trackers"][0]["assigned_by"], "api",
+        "{stream}"
+    );
+    drop((board, subscriber, server));
+
+    // Restarted on the same data directory: the tracker is still the hips.
+    let server = start_server(config).await.unwrap();
+    let mut subscriber = subscribe(&server, Subscription::Named(vec!["body".into()]))
+        .await
+        .unwrap();
+    let mut board = connected_board(&server).await;
+    stream_until(&mut board, &mut subscriber, hips, Quat::IDENTITY, |f| {
+        f.bone(HumanoidBone::Hips)
+            .is_some_and(|q| rotation_error_degrees(q, hips) < 2.0)
+    })
+    .await;
+}

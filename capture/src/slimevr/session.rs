@@ -58,7 +58,9 @@ impl Counters {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Assignment {
-    /// The config's `trackers` map (it wins).
+    /// Over the API (`PUT /api/sources/{index}/sensors`): wins over the rest.
+    Api,
+    /// The config's `trackers` map (it wins over SensorInfo).
     Config,
     /// The body position the tracker reports in its SensorInfo.
     SensorInfo,

@@ -154,6 +154,8 @@ pub struct SlimeVrSource {
     port: u16,
     specs: Vec<StreamSpec>,
     assignments: BTreeMap<String, HumanoidBone>,
+    /// Assignments made over the API (`None`: deliberately unassigned); they win.
+    api_assignments: BTreeMap<String, Option<HumanoidBone>>,
     period_us: u64,
     lost_after_us: u64,
     devices: Vec<Device>,
@@ -198,6 +200,7 @@ impl SlimeVrSource {
                 hips_height_m: None,
             }],
             assignments,
+            api_assignments: BTreeMap::new(),
             period_us: (1e6 / f64::from(config.rate_hz)).round() as u64,
             lost_after_us: config.lost_after_ms.saturating_mul(1000),
             devices: Vec::new(),
@@ -453,16 +456,18 @@ impl SlimeVrSource {
             .expect("inserted above")
     }
 
-    /// The config wins; else the body position from its SensorInfo.
+    /// The API wins, then the config; else the body position from its SensorInfo.
     fn assign(&mut self, index: usize, sensor: u8) {
         let key = self.devices[index].tracker_key(sensor);
+        let by_api = self.api_assignments.get(&key).copied();
         let configured = self.assignments.get(&key).copied();
         let Some(tracker) = self.devices[index].trackers.get_mut(&sensor) else {
             return;
         };
-        let (bone, by) = match configured {
-            Some(bone) => (Some(bone), Some(Assignment::Config)),
-            None => match tracker.position.and_then(bone_of_position) {
+        let (bone, by) = match (by_api, configured) {
+            (Some(bone), _) => (bone, bone.map(|_| Assignment::Api)),
+            (None, Some(bone)) => (Some(bone), Some(Assignment::Config)),
+            (None, None) => match tracker.position.and_then(bone_of_position) {
                 Some(bone) => (Some(bone), Some(Assignment::SensorInfo)),
                 None => (None, None),
             },
@@ -699,6 +704,24 @@ impl Source for SlimeVrSource {
             // The lost device's trackers no longer hold the others' frame back.
             self.frame_if_complete(now_us);
         }
+    }
+
+    /// Assigns a tracker by `MAC/sensor`, now if it is connected and whenever it connects.
+    fn assign_sensor(&mut self, key: &str, bone: Option<HumanoidBone>) -> Result<(), String> {
+        let key = parse_tracker_key(key)?;
+        self.api_assignments.insert(key.clone(), bone);
+        for index in 0..self.devices.len() {
+            let sensors: Vec<u8> = self.devices[index]
+                .trackers
+                .keys()
+                .copied()
+                .filter(|s| self.devices[index].tracker_key(*s) == key)
+                .collect();
+            for sensor in sensors {
+                self.assign(index, sensor);
+            }
+        }
+        Ok(())
     }
 
     fn report(&self) -> SourceReport {

@@ -58,6 +58,20 @@ impl RunningSource {
         std::iter::from_fn(|| self.source.poll_transmit()).collect()
     }
 
+    /// Its first stream's key (`slimevr@6969`), stable across restarts.
+    pub fn stream_key(&self) -> Option<String> {
+        self.source.streams().first().map(|s| s.key.clone())
+    }
+
+    /// See [`kagura_capture::Source::assign_sensor`].
+    pub fn assign_sensor(
+        &mut self,
+        key: &str,
+        bone: Option<kagura_protocol::HumanoidBone>,
+    ) -> Result<(), String> {
+        self.source.assign_sensor(key, bone)
+    }
+
     /// What `/api/status` shows of this source.
     pub fn report(&self, engine: &Engine, now_us: u64) -> SourceStatus {
         let SourceReport {
