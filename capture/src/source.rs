@@ -136,6 +136,10 @@ pub enum SourceEvent {
     /// button): the server runs the same calibration `POST /api/performers/{name}/calibrate`
     /// does, for the performer of stream `stream`.
     Action { stream: usize, action: SourceAction },
+    /// A stream appeared while running (a new actor in a Rokoko scene): its spec is now
+    /// `streams()[stream]`, and the server attaches it (its performer made if new) before the
+    /// frames that follow. Streams are only ever added, at the end.
+    StreamAdded { stream: usize },
 }
 
 impl SourceEvent {
@@ -143,7 +147,7 @@ impl SourceEvent {
     pub fn into_frame(self) -> Option<(usize, SourceFrame)> {
         match self {
             SourceEvent::Frame { stream, frame } => Some((stream, frame)),
-            SourceEvent::Action { .. } => None,
+            SourceEvent::Action { .. } | SourceEvent::StreamAdded { .. } => None,
         }
     }
 }
@@ -189,6 +193,11 @@ pub struct SourceReport {
     pub unknown_senders: u64,
     /// Sum of the streams' error counters.
     pub errors: u64,
+    /// Counters of the whole source, where it counts input before it knows the stream (a
+    /// source whose streams appear while it runs shows them even with none yet).
+    pub counters: Option<serde_json::Value>,
+    /// What the sender says of itself, for the whole source.
+    pub sender: Option<serde_json::Value>,
     pub streams: Vec<StreamReport>,
 }
 

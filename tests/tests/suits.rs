@@ -165,7 +165,7 @@ async fn rokoko_studio_actors_drive_performers_by_name() {
         SourceConfig::Rokoko(RokokoConfig {
             port: 0,
             actors: ActorMap::Performers([("Alice".to_string(), "alice".to_string())].into()),
-            performer: "others".into(),
+            performer: Some("others".into()),
             face: true,
             filter: false,
             parts: None,
@@ -293,4 +293,57 @@ async fn an_mvn_streamer_drives_one_performer_per_character() {
         Quat::IDENTITY,
         0.05
     ));
+}
+
+/// Without a default performer, an actor nobody configured becomes a performer of its own name
+/// while the server runs: subscribers to everyone hear of it and get its frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_rokoko_actor_becomes_a_performer_of_its_name() {
+    let mut config = test_config("rokoko-new-actor");
+    config.source.push(SourceConfig::Rokoko(RokokoConfig {
+        port: 0,
+        actors: ActorMap::default(),
+        performer: None,
+        face: true,
+        filter: false,
+        parts: None,
+        priority: 0,
+    }));
+    let server = start_server(config).await.unwrap();
+    let mut everyone = subscribe(&server, Subscription::All).await.unwrap();
+    assert!(everyone.info().performers.iter().all(|p| p.name != "Dana"));
+    let target = source_addr(&server, "rokoko").await;
+    let studio = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let head = skeleton::JOINTS[skeleton::joint_index("head").unwrap()].tpose_rotation;
+    let turn = Quat::from_rotation_y(30f32.to_radians());
+    let dana = rokoko_fixture::actor_posed("Dana", true, &|j| (j == "head").then_some(turn * head));
+    let datagrams = |k: u32| {
+        let json = rokoko_fixture::frame_json("3", std::slice::from_ref(&dana), k as f64 / 60.0);
+        vec![rokoko_fixture::lz4(json.as_bytes())]
+    };
+    let frame = send_until(&studio, target, &datagrams, &mut everyone, |f| {
+        near(
+            f,
+            HumanoidBone::Head,
+            Quat::from_rotation_y(-30f32.to_radians()),
+            0.5,
+        )
+    })
+    .await;
+    let dana_id = server.bus.id_of("Dana").expect("Dana is a performer now");
+    assert_eq!(frame.performer, dana_id);
+    // Subscribers were told of Dana (a fresh Info, before or after her frames).
+    timeout(DEADLINE, async {
+        while !everyone.info().performers.iter().any(|p| p.name == "Dana") {
+            everyone.next_event().await.unwrap();
+        }
+    })
+    .await
+    .expect("an Info naming Dana");
+    let source = source_status(&server, "rokoko").await;
+    assert_eq!(source["streams"][0]["performer"], "Dana", "{source}");
+    assert!(
+        source["counters"]["packets"].as_u64().unwrap() >= 1,
+        "{source}"
+    );
 }

@@ -302,6 +302,7 @@ impl Source for IFacialMocapSource {
                 sender: None,
                 warnings: Vec::new(),
             }],
+            ..Default::default()
         }
     }
 }

@@ -283,6 +283,7 @@ impl Source for MocopiSource {
                 sender: Some(sender),
                 warnings: Vec::new(),
             }],
+            ..Default::default()
         }
     }
 }

@@ -517,6 +517,7 @@ impl Source for NeuronSource {
                     .and_then(|s| serde_json::to_value(s).ok()),
                 warnings: self.warnings.clone(),
             }],
+            ..Default::default()
         }
     }
 }

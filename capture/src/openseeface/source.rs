@@ -277,6 +277,7 @@ impl Source for OpenSeeFaceSource {
                     warnings: Vec::new(),
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }

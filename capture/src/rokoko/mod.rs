@@ -11,6 +11,5 @@ mod source;
 
 pub use parser::{RokokoError, RokokoFrame, parse};
 pub use source::{
-    ActorMap, DEFAULT_ROKOKO_PERFORMER, DEFAULT_ROKOKO_PORT, RokokoConfig, RokokoSource,
-    RokokoStats,
+    ActorMap, DEFAULT_ROKOKO_PORT, MAX_ACTOR_PERFORMERS, RokokoConfig, RokokoSource, RokokoStats,
 };

@@ -22,8 +22,10 @@ use crate::source::{
 
 /// Studio's default Live port.
 pub const DEFAULT_ROKOKO_PORT: u16 = 14043;
-/// The default performer of actors not named in `actors`.
-pub const DEFAULT_ROKOKO_PERFORMER: &str = "rokoko";
+/// Performers made for actors not in the config, at most; later ones are counted, not shown.
+pub const MAX_ACTOR_PERFORMERS: usize = 16;
+/// Longest actor name made into a performer, bytes.
+const MAX_ACTOR_NAME: usize = 64;
 /// Names of actors seen, kept for `/api/status` (the first this many).
 const MAX_SEEN: usize = 32;
 
@@ -59,7 +61,8 @@ impl ActorMap {
 /// kind = "rokoko"
 /// port = 14043
 /// actors = { "Alice" = "main", "Bob" = "guest" }   # or ["Alice", "Bob"]: performers by name
-/// performer = "rokoko"                             # any other actor (the first one seen)
+/// # performer = "rokoko"   # any other actor (the first one seen) drives this performer;
+/// #                         # without it, each actor becomes a performer of its own name
 /// ```
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,9 +71,11 @@ pub struct RokokoConfig {
     pub port: u16,
     #[serde(default)]
     pub actors: ActorMap,
-    /// The performer an actor not in `actors` drives (the first such actor seen).
-    #[serde(default = "default_performer")]
-    pub performer: String,
+    /// The performer an actor not in `actors` drives (the first such actor seen). Without it,
+    /// every actor not in `actors` becomes a performer named after it (up to
+    /// [`MAX_ACTOR_PERFORMERS`]), created when it first appears.
+    #[serde(default)]
+    pub performer: Option<String>,
     /// Drive the face from the actor's 52 blendshapes (default true).
     #[serde(default = "yes")]
     pub face: bool,
@@ -86,16 +91,12 @@ fn default_port() -> u16 {
     DEFAULT_ROKOKO_PORT
 }
 
-fn default_performer() -> String {
-    DEFAULT_ROKOKO_PERFORMER.into()
-}
-
 fn yes() -> bool {
     true
 }
 
 impl RokokoConfig {
-    /// The performers, in order: those `actors` names, then the default one.
+    /// The performers, in order: those `actors` names, then the default one if set.
     fn performer_list(&self) -> Vec<String> {
         let mut performers: Vec<String> = Vec::new();
         for (_, performer) in self.actors.pairs() {
@@ -103,8 +104,10 @@ impl RokokoConfig {
                 performers.push(performer);
             }
         }
-        if !performers.contains(&self.performer) {
-            performers.push(self.performer.clone());
+        if let Some(default) = &self.performer
+            && !performers.contains(default)
+        {
+            performers.push(default.clone());
         }
         performers
     }
@@ -189,6 +192,12 @@ pub struct RokokoSource {
     mapped: BTreeMap<String, usize>,
     /// The default performer's stream, when no configured actor drives it.
     default_stream: Option<usize>,
+    /// Whether an unlisted actor becomes a performer of its own name (no `performer` set).
+    by_name: bool,
+    /// Streams added for actors seen (not in the config).
+    actor_streams: usize,
+    role: SourceRole,
+    filter: bool,
     retargeter: Retargeter,
     stats: RokokoStats,
     seen: Vec<(String, Option<String>)>,
@@ -209,7 +218,7 @@ impl RokokoSource {
             .into_iter()
             .map(|(actor, performer)| (actor, index(&performer)))
             .collect();
-        let default = index(&config.performer);
+        let default = config.performer.as_deref().map(index);
         Ok(RokokoSource {
             port: config.port,
             face: config.face,
@@ -232,7 +241,11 @@ impl RokokoSource {
                     last_sender: None,
                 })
                 .collect(),
-            default_stream: (!mapped.values().any(|s| *s == default)).then_some(default),
+            default_stream: default.filter(|d| !mapped.values().any(|s| s == d)),
+            by_name: config.performer.is_none(),
+            actor_streams: 0,
+            role,
+            filter: config.filter,
             mapped,
             retargeter,
             stats: RokokoStats::default(),
@@ -260,6 +273,7 @@ impl RokokoSource {
     fn stream_of(&mut self, name: &str) -> Option<usize> {
         let stream = match self.mapped.get(name) {
             Some(s) => Some(*s),
+            None if self.by_name => self.add_actor_stream(name),
             None => match self.default_stream {
                 Some(d) => match &self.streams[d].stats.actor {
                     Some(actor) if actor != name => None,
@@ -278,6 +292,34 @@ impl RokokoSource {
             self.stats.unmapped += 1;
         }
         stream
+    }
+
+    /// A new stream for an actor not in the config, driving a performer of its name (at most
+    /// [`MAX_ACTOR_PERFORMERS`]; a name too long or control characters refuse it).
+    fn add_actor_stream(&mut self, name: &str) -> Option<usize> {
+        let usable =
+            !name.is_empty() && name.len() <= MAX_ACTOR_NAME && !name.chars().any(char::is_control);
+        if !usable || self.actor_streams >= MAX_ACTOR_PERFORMERS {
+            return None;
+        }
+        let stream = self.specs.len();
+        self.specs.push(StreamSpec {
+            performer: name.to_string(),
+            role: self.role.clone(),
+            filtered: self.filter,
+            key: format!("rokoko@{}/{name}", self.port),
+            hips_height_m: self.retargeter.rest_hips_height_m(),
+        });
+        self.streams.push(Stream {
+            stats: StreamStats::default(),
+            clock: SenderClock::default(),
+            seq: 0,
+            last_sender: None,
+        });
+        self.mapped.insert(name.to_string(), stream);
+        self.actor_streams += 1;
+        self.events.push_back(SourceEvent::StreamAdded { stream });
+        Some(stream)
     }
 
     fn emit(
@@ -423,6 +465,7 @@ impl Source for RokokoSource {
             let Some(stream) = self.stream_of(&actor.name) else {
                 continue;
             };
+            driven.resize(self.specs.len(), false);
             if std::mem::replace(&mut driven[stream], true) {
                 continue;
             }
@@ -435,6 +478,7 @@ impl Source for RokokoSource {
             let Some(stream) = self.stream_of(&character.name) else {
                 continue;
             };
+            driven.resize(self.specs.len(), false);
             if std::mem::replace(&mut driven[stream], true) {
                 continue;
             }
@@ -462,6 +506,8 @@ impl Source for RokokoSource {
         SourceReport {
             unknown_senders: self.stats.unmapped,
             errors: self.stats.errors(),
+            counters: serde_json::to_value(&self.stats).ok(),
+            sender: Some(sender.clone()),
             streams: self
                 .specs
                 .iter()
@@ -524,7 +570,8 @@ mod tests {
 
     #[test]
     fn actors_drive_performers_by_name_and_others_take_the_default() {
-        let config: RokokoConfig = toml::from_str("actors = { \"Alice\" = \"main\" }").unwrap();
+        let config: RokokoConfig =
+            toml::from_str("actors = { \"Alice\" = \"main\" }\nperformer = \"rokoko\"").unwrap();
         assert_eq!(config.performers(), ["main", "rokoko"]);
         assert_eq!(config.io(), SourceIo::Udp { port: 14043 });
         let mut source = RokokoSource::new(&config).unwrap();
@@ -556,7 +603,61 @@ mod tests {
         assert_eq!(counters["props"], 1);
         assert_eq!(counters["lz4"], 1);
         let names: RokokoConfig = toml::from_str("actors = [\"A\", \"B\"]").unwrap();
-        assert_eq!(names.performers(), ["A", "B", "rokoko"]);
+        assert_eq!(names.performers(), ["A", "B"]);
+    }
+
+    #[test]
+    fn without_a_default_performer_each_new_actor_becomes_a_performer_of_its_name() {
+        let config: RokokoConfig = toml::from_str("actors = { \"Alice\" = \"main\" }").unwrap();
+        assert_eq!(config.performers(), ["main"]);
+        let mut source = RokokoSource::new(&config).unwrap();
+        let actors = [
+            head_turned("Alice"),
+            head_turned("Bob"),
+            head_turned("Carol"),
+        ];
+        let json = fixture::frame_json("\"3,0\"", &actors, 10.0);
+        let now = 1_000_000;
+        source.handle_input(
+            SourceInput::Datagram {
+                from: "127.0.0.1:5000".parse().unwrap(),
+                bytes: &fixture::lz4(json.as_bytes()),
+            },
+            now,
+        );
+        let events: Vec<SourceEvent> = std::iter::from_fn(|| source.poll_event()).collect();
+        // Each new stream is announced before its first frame.
+        let order: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                SourceEvent::StreamAdded { stream } => format!("add {stream}"),
+                SourceEvent::Frame { stream, .. } => format!("frame {stream}"),
+                SourceEvent::Action { .. } => "action".into(),
+            })
+            .collect();
+        assert_eq!(order, ["frame 0", "add 1", "frame 1", "add 2", "frame 2"]);
+        let performers: Vec<&str> = source
+            .streams()
+            .iter()
+            .map(|s| s.performer.as_str())
+            .collect();
+        assert_eq!(performers, ["main", "Bob", "Carol"]);
+        assert_eq!(source.report().unknown_senders, 0);
+        // Bounded: names that cannot be performers, and actors past the limit, are counted.
+        let many: Vec<String> = (0..MAX_ACTOR_PERFORMERS + 3)
+            .map(|i| head_turned(&format!("A{i}")))
+            .chain([head_turned(&"x".repeat(MAX_ACTOR_NAME + 1))])
+            .collect();
+        let json = fixture::frame_json("\"3,0\"", &many, 11.0);
+        source.handle_input(
+            SourceInput::Datagram {
+                from: "127.0.0.1:5000".parse().unwrap(),
+                bytes: &fixture::lz4(json.as_bytes()),
+            },
+            now + 20_000,
+        );
+        while source.poll_event().is_some() {}
+        assert_eq!(source.streams().len(), 1 + MAX_ACTOR_PERFORMERS);
     }
 
     #[test]
@@ -607,7 +708,7 @@ mod tests {
         assert!(feed(&mut source, huge.as_bytes(), 3).is_empty());
         let overflow = huge.replace("1000000000000000000000000000000", "1e40");
         assert!(feed(&mut source, overflow.as_bytes(), 4).is_empty());
-        let c = source.report().streams[0].counters.clone().unwrap();
+        let c = source.report().counters.unwrap();
         assert_eq!(c["not_json"], 1);
         assert_eq!(c["wrong_version"], 1);
         assert_eq!(c["bad_values"], 2);
@@ -619,7 +720,7 @@ mod tests {
         fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let mut source = RokokoSource::new(&toml::from_str("").unwrap()).unwrap();
             let _ = feed(&mut source, &bytes, 1);
-            prop_assert_eq!(source.report().streams[0].counters.clone().unwrap()["packets"].as_u64(), Some(1));
+            prop_assert_eq!(source.report().counters.unwrap()["packets"].as_u64(), Some(1));
         }
     }
 }

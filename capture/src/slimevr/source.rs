@@ -798,6 +798,7 @@ impl Source for SlimeVrSource {
                 sender: Some(json!({ "devices": devices, "unassigned": unassigned })),
                 warnings,
             }],
+            ..Default::default()
         }
     }
 }

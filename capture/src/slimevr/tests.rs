@@ -483,7 +483,7 @@ fn reset_buttons_become_actions_and_unassigned_trackers_are_listed() {
     let actions: Vec<_> = std::iter::from_fn(|| s.poll_event())
         .filter_map(|e| match e {
             SourceEvent::Action { stream, action } => Some((stream, action)),
-            SourceEvent::Frame { .. } => None,
+            SourceEvent::Frame { .. } | SourceEvent::StreamAdded { .. } => None,
         })
         .collect();
     assert_eq!(

@@ -322,6 +322,7 @@ impl Source for VmcSource {
                 .map(|s| s.decoder.stats().errors())
                 .sum(),
             streams,
+            ..Default::default()
         }
     }
 }

@@ -277,6 +277,7 @@ impl Source for VtubeStudioSource {
                     .map(|hotkey| serde_json::json!({ "hotkey": hotkey })),
                 warnings: Vec::new(),
             }],
+            ..Default::default()
         }
     }
 }

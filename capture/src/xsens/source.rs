@@ -393,6 +393,7 @@ impl Source for XsensSource {
                     warnings: Vec::new(),
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }

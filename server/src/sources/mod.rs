@@ -48,6 +48,22 @@ impl RunningSource {
                         self.rates[stream].record(now_us);
                     }
                 }
+                SourceEvent::StreamAdded { stream } => {
+                    // Streams are added at the end, so `stream` is the next route.
+                    if let Some(spec) = self.source.streams().get(stream)
+                        && stream == self.routes.len()
+                    {
+                        tracing::info!(
+                            "{} source: new stream {} for performer {:?}",
+                            self.source.kind(),
+                            spec.key,
+                            spec.performer
+                        );
+                        self.routes
+                            .push(engine.attach_stream(spec, self.source.kind()));
+                        self.rates.push(RateMeter::default());
+                    }
+                }
                 SourceEvent::Action { stream, action } => {
                     if let Some(route) = self.routes.get(stream) {
                         self.actions.run(route.performer().clone(), action);
@@ -77,6 +93,8 @@ impl RunningSource {
         let SourceReport {
             unknown_senders,
             errors,
+            counters,
+            sender,
             streams,
         } = self.source.report();
         let age_ms = |t: Option<u64>| t.map(|t| now_us.saturating_sub(t) as f64 / 1000.0);
@@ -103,6 +121,8 @@ impl RunningSource {
                 .min_by(f64::total_cmp),
             errors,
             unknown_senders,
+            counters,
+            sender,
             connection: self.connection.clone().map(|status| ConnectionReport {
                 since_ms_ago: now_us.saturating_sub(status.since_us) as f64 / 1000.0,
                 status,
@@ -121,6 +141,11 @@ pub struct SourceStatus {
     pub last_seen_ms_ago: Option<f64>,
     pub errors: u64,
     pub unknown_senders: u64,
+    /// The source's own counters and sender information, where it has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counters: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<serde_json::Value>,
     /// A TCP client source's connection: state, peer, last error, connections made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<ConnectionReport>,
