@@ -14,6 +14,7 @@
 //! [`PoseFrame`]: kagura_protocol::PoseFrame
 
 pub mod bvh;
+mod config_section;
 pub mod demo;
 pub mod face;
 pub mod ifacialmocap;

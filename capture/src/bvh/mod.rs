@@ -40,16 +40,12 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 pub struct BvhConfig {
     pub file: PathBuf,
     pub performer: String,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     #[serde(default)]
     pub parts: Option<Vec<BodyPart>>,
     #[serde(default)]
     pub priority: i32,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SourceKindSpec for BvhConfig {

@@ -70,7 +70,7 @@ pub struct IFacialMocapConfig {
     #[serde(default)]
     pub mirror: bool,
     /// Filter this source's frames (default true; `[filters.ifacialmocap]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     /// The parts it drives (default: head and face).
     #[serde(default)]
@@ -82,10 +82,6 @@ pub struct IFacialMocapConfig {
 
 fn default_port() -> u16 {
     DEFAULT_IFM_PORT
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SourceKindSpec for IFacialMocapConfig {

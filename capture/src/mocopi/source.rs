@@ -37,7 +37,7 @@ pub struct MocopiConfig {
     pub port: u16,
     pub performer: String,
     /// Filter this source's frames (default true; `[filters.mocopi]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     #[serde(default)]
     pub parts: Option<Vec<BodyPart>>,
@@ -47,10 +47,6 @@ pub struct MocopiConfig {
 
 fn default_port() -> u16 {
     DEFAULT_MOCOPI_PORT
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SourceKindSpec for MocopiConfig {

@@ -80,7 +80,7 @@ pub struct NeuronConfig {
     #[serde(default)]
     pub avatar: u32,
     pub performer: String,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     #[serde(default)]
     pub parts: Option<Vec<BodyPart>>,
@@ -90,10 +90,6 @@ pub struct NeuronConfig {
 
 fn default_skeleton() -> String {
     "axis_neuron".into()
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl NeuronConfig {

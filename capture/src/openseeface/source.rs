@@ -46,7 +46,7 @@ pub struct OpenSeeFaceConfig {
     #[serde(default)]
     pub mirror: bool,
     /// Filter this source's frames (default true; `[filters.openseeface]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     /// The parts it drives (default: head and face).
     #[serde(default)]
@@ -60,34 +60,15 @@ fn default_port() -> u16 {
     DEFAULT_OSF_PORT
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl OpenSeeFaceConfig {
     /// (face id, performer), by id.
     fn face_performers(&self) -> Result<Vec<(i32, String)>, String> {
-        if self.faces.is_empty() {
-            let performer = self.performer.clone().ok_or_else(|| {
-                format!(
-                    "OpenSeeFace port {} names neither a performer nor faces",
-                    self.port
-                )
-            })?;
-            return Ok(vec![(0, performer)]);
-        }
-        let mut faces = self
-            .faces
-            .iter()
-            .map(|(id, performer)| {
-                id.trim()
-                    .parse::<i32>()
-                    .map(|id| (id, performer.clone()))
-                    .map_err(|_| format!("OpenSeeFace face id {id:?} is not a number"))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        faces.sort_by_key(|(id, _)| *id);
-        Ok(faces)
+        crate::config_section::numbered_performers(
+            &self.faces,
+            &self.performer,
+            "OpenSeeFace face",
+            self.port,
+        )
     }
 }
 

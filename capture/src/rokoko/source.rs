@@ -77,9 +77,9 @@ pub struct RokokoConfig {
     #[serde(default)]
     pub performer: Option<String>,
     /// Drive the face from the actor's 52 blendshapes (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub face: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     #[serde(default)]
     pub parts: Option<Vec<BodyPart>>,
@@ -89,10 +89,6 @@ pub struct RokokoConfig {
 
 fn default_port() -> u16 {
     DEFAULT_ROKOKO_PORT
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl RokokoConfig {

@@ -57,7 +57,7 @@ pub struct SlimeVrConfig {
     #[serde(default = "default_rate")]
     pub rate_hz: f32,
     /// Filter this source's frames (default true; `[filters.slimevr]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     /// The body parts it drives (default: all).
     #[serde(default)]
@@ -81,10 +81,6 @@ fn default_rate() -> f32 {
 
 fn default_lost_after() -> u64 {
     3000
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SourceKindSpec for SlimeVrConfig {

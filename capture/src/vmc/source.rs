@@ -39,7 +39,7 @@ pub struct VmcConfig {
     #[serde(default)]
     pub senders: Vec<VmcSenderConfig>,
     /// Filter this source's frames (default true; `[filters.vmc]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     /// The body parts the port-level performer's sender drives (default: all).
     #[serde(default)]
@@ -52,10 +52,6 @@ pub struct VmcConfig {
     /// local rotations, with per-tracker mounting from a T/A-pose calibration.
     #[serde(default)]
     pub trackers: BTreeMap<String, HumanoidBone>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// A sender, matched by IP address (any port) or by `IP:port`.

@@ -63,7 +63,7 @@ pub struct VtubeStudioConfig {
     #[serde(default)]
     pub mirror: bool,
     /// Filter this source's frames (default true; `[filters.vtube_studio]` decides how).
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     /// The parts it drives (default: head and face).
     #[serde(default)]
@@ -79,10 +79,6 @@ fn default_phone_port() -> u16 {
 
 fn default_port() -> u16 {
     DEFAULT_VTS_PORT
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SourceKindSpec for VtubeStudioConfig {

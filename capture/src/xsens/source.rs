@@ -45,7 +45,7 @@ pub struct XsensConfig {
     /// Characters not listed are ignored and counted.
     #[serde(default)]
     pub characters: BTreeMap<String, String>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config_section::yes")]
     pub filter: bool,
     #[serde(default)]
     pub parts: Option<Vec<BodyPart>>,
@@ -57,34 +57,15 @@ fn default_port() -> u16 {
     DEFAULT_XSENS_PORT
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl XsensConfig {
     /// (character id, performer), by id.
     fn characters(&self) -> Result<Vec<(u8, String)>, String> {
-        if self.characters.is_empty() {
-            let performer = self.performer.clone().ok_or_else(|| {
-                format!(
-                    "Xsens port {} names neither a performer nor characters",
-                    self.port
-                )
-            })?;
-            return Ok(vec![(0, performer)]);
-        }
-        let mut characters = self
-            .characters
-            .iter()
-            .map(|(id, performer)| {
-                id.trim()
-                    .parse::<u8>()
-                    .map(|id| (id, performer.clone()))
-                    .map_err(|_| format!("Xsens character id {id:?} is not a number 0–255"))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        characters.sort_by_key(|(id, _)| *id);
-        Ok(characters)
+        crate::config_section::numbered_performers(
+            &self.characters,
+            &self.performer,
+            "Xsens character",
+            self.port,
+        )
     }
 }
 
