@@ -283,3 +283,26 @@ pub struct BuildEnv<'a> {
     /// the binary; the error names the fix when they are not.
     pub face_model: &'a dyn Fn(&str) -> Result<Vec<u8>, String>,
 }
+
+/// Helpers for the source kinds' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Source, SourceInput};
+    use kagura_protocol::PoseFrame;
+
+    /// Feeds one datagram from `from` at `now_us` and returns the frames it made, with their
+    /// stream (other events are passed over).
+    pub(crate) fn feed_datagram(
+        source: &mut dyn Source,
+        from: &str,
+        bytes: &[u8],
+        now_us: u64,
+    ) -> Vec<(usize, PoseFrame)> {
+        let from = from.parse().expect("a socket address");
+        source.handle_input(SourceInput::Datagram { from, bytes }, now_us);
+        std::iter::from_fn(|| source.poll_event())
+            .filter_map(|event| event.into_frame())
+            .map(|(stream, frame)| (stream, frame.pose))
+            .collect()
+    }
+}

@@ -314,17 +314,9 @@ mod tests {
     }
 
     fn feed(source: &mut IFacialMocapSource, text: &str, now: u64) -> Vec<PoseFrame> {
-        source.handle_input(
-            SourceInput::Datagram {
-                from: "10.0.0.5:49983".parse().unwrap(),
-                bytes: text.as_bytes(),
-            },
-            now,
-        );
-        std::iter::from_fn(|| source.poll_event())
-            .filter_map(SourceEvent::into_frame)
-            .map(|(_, frame)| frame.pose)
-            .collect()
+        let frames =
+            crate::source::testing::feed_datagram(source, "10.0.0.5:49983", text.as_bytes(), now);
+        frames.into_iter().map(|(_, pose)| pose).collect()
     }
 
     #[test]

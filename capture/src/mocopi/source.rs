@@ -299,16 +299,8 @@ mod tests {
     }
 
     fn feed(source: &mut MocopiSource, bytes: &[u8], now: u64) -> Vec<PoseFrame> {
-        source.handle_input(
-            SourceInput::Datagram {
-                from: "127.0.0.1:5000".parse().unwrap(),
-                bytes,
-            },
-            now,
-        );
-        std::iter::from_fn(|| source.poll_event())
-            .filter_map(|event| event.into_frame().map(|(_, frame)| frame.pose))
-            .collect()
+        let frames = crate::source::testing::feed_datagram(source, "127.0.0.1:5000", bytes, now);
+        frames.into_iter().map(|(_, pose)| pose).collect()
     }
 
     #[test]

@@ -285,17 +285,7 @@ mod tests {
     }
 
     fn feed(source: &mut OpenSeeFaceSource, bytes: &[u8], now: u64) -> Vec<(usize, PoseFrame)> {
-        source.handle_input(
-            SourceInput::Datagram {
-                from: "127.0.0.1:5000".parse().unwrap(),
-                bytes,
-            },
-            now,
-        );
-        std::iter::from_fn(|| source.poll_event())
-            .filter_map(SourceEvent::into_frame)
-            .map(|(stream, frame)| (stream, frame.pose))
-            .collect()
+        crate::source::testing::feed_datagram(source, "127.0.0.1:5000", bytes, now)
     }
 
     #[test]

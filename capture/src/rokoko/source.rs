@@ -540,20 +540,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn feed(source: &mut RokokoSource, bytes: &[u8], now: u64) -> Vec<(usize, PoseFrame)> {
-        source.handle_input(
-            SourceInput::Datagram {
-                from: "127.0.0.1:5000".parse().unwrap(),
-                bytes,
-            },
-            now,
-        );
-        std::iter::from_fn(|| source.poll_event())
-            .filter_map(|event| {
-                event
-                    .into_frame()
-                    .map(|(stream, frame)| (stream, frame.pose))
-            })
-            .collect()
+        crate::source::testing::feed_datagram(source, "127.0.0.1:5000", bytes, now)
     }
 
     fn head_turned(name: &str) -> String {

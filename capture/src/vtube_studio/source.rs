@@ -291,17 +291,8 @@ mod tests {
     }
 
     fn feed(source: &mut VtubeStudioSource, bytes: &[u8], now: u64) -> Vec<PoseFrame> {
-        source.handle_input(
-            SourceInput::Datagram {
-                from: "10.0.0.5:21412".parse().unwrap(),
-                bytes,
-            },
-            now,
-        );
-        std::iter::from_fn(|| source.poll_event())
-            .filter_map(SourceEvent::into_frame)
-            .map(|(_, frame)| frame.pose)
-            .collect()
+        let frames = crate::source::testing::feed_datagram(source, "10.0.0.5:21412", bytes, now);
+        frames.into_iter().map(|(_, pose)| pose).collect()
     }
 
     #[test]
