@@ -92,6 +92,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/performers/{name}/calibrate", post(calibrate))
         .route("/api/sources/{index}/sensors", put(assign_sensor))
         .route(
+            "/api/performers/{name}/expressions",
+            post(trigger_expression),
+        )
+        .route(
             "/api/performers/{name}/expression-map",
             get(expression_map).put(set_expression_map),
         )
@@ -229,6 +233,61 @@ async fn set_expression_map(
         }
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
+}
+
+/// `POST /api/performers/{name}/expressions`: fires an expression over the performer's tracking
+/// (a chat bot's reaction, a stream deck button): `{"expression": "happy", "weight": 1,
+/// "fade_in_ms": 150, "hold_ms": 1000, "fade_out_ms": 300}` (all but `expression` optional, as
+/// here). Any VRM preset or ARKit name.
+#[derive(Deserialize)]
+struct TriggerRequest {
+    expression: kagura_protocol::Expression,
+    weight: Option<f32>,
+    fade_in_ms: Option<u32>,
+    hold_ms: Option<u32>,
+    fade_out_ms: Option<u32>,
+}
+
+/// Longest fade or hold a trigger takes, milliseconds.
+const MAX_TRIGGER_MS: u32 = 60_000;
+
+async fn trigger_expression(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(request): Json<TriggerRequest>,
+) -> Response {
+    let performer = match performer_named(state.engine.bus(), Some(&name)) {
+        Ok(id) => match state.engine.performer(id) {
+            Some(performer) => performer,
+            None => return (StatusCode::NOT_FOUND, "performer removed\n").into_response(),
+        },
+        Err(refusal) => return refusal.into_response(),
+    };
+    let weight = request.weight.unwrap_or(1.0);
+    let times = [
+        request.fade_in_ms.unwrap_or(150),
+        request.hold_ms.unwrap_or(1000),
+        request.fade_out_ms.unwrap_or(300),
+    ];
+    if !(0.0..=1.0).contains(&weight) || times.iter().any(|t| *t > MAX_TRIGGER_MS) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("weight must be 0–1 and each time 0–{MAX_TRIGGER_MS} ms\n"),
+        )
+            .into_response();
+    }
+    let [fade_in, hold, fade_out] = times.map(|ms| u64::from(ms) * 1000);
+    let trigger = kagura_engine::triggers::ExpressionTrigger {
+        expression: request.expression,
+        weight,
+        fade_in_us: fade_in,
+        hold_us: hold,
+        fade_out_us: fade_out,
+    };
+    state
+        .engine
+        .trigger_expression(&performer, trigger, crate::clock::now_us());
+    (StatusCode::ACCEPTED, Json(trigger)).into_response()
 }
 
 /// `PUT /api/sources/{index}/sensors`: `{"sensor": "AA:BB:CC:DD:EE:FF/0", "bone": "leftUpperLeg"}`

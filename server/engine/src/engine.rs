@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use kagura_calibration::{
     CalibrationCapture, CalibrationKind, ExpressionMap, PerformerCalibration,
 };
+
+use crate::triggers::{ExpressionTrigger, Triggers};
 use kagura_capture::{SourceFrame, StreamSpec};
 use kagura_filter::PoseFilter;
 use kagura_merge::PoseMerger;
@@ -49,6 +51,8 @@ struct PerformerState {
     expression_map: ExpressionMap,
     /// Counts calibration changes, so that routes know when to reload theirs.
     calibration_generation: u64,
+    /// Expressions fired from outside, over tracking.
+    triggers: Triggers,
 }
 
 /// Frames whose hips height is averaged (median) when nothing better tells the standing hips
@@ -81,6 +85,17 @@ impl PerformerState {
     }
 }
 
+impl PerformerState {
+    /// When the performer's pose next changes without a frame: a merge hold or fade stepping,
+    /// or a fired expression moving.
+    fn next_change_us(&self) -> Option<u64> {
+        match (self.merger.next_change_us(), self.triggers.next_change_us()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 impl Performer {
     /// Tells the bus (and so subscribers) the performer's standing hips height.
     fn publish_hips_reference(&self, bus: &PoseBus, state: &PerformerState) {
@@ -95,6 +110,7 @@ impl Performer {
         out.performer = self.id;
         state.calibration.apply_performer(&mut out);
         state.expression_map.apply(&mut out);
+        state.triggers.apply(&mut out, now_us);
         self.slot.publish(&out, now_us);
     }
 
@@ -224,7 +240,7 @@ impl Engine {
 
     /// Tells the timer's shell of `performer`'s next deadline if it is the earliest.
     fn note_deadline(&self, state: &PerformerState) {
-        if let Some(due) = state.merger.next_change_us()
+        if let Some(due) = state.next_change_us()
             && due < self.timer_due.load(Ordering::Acquire)
         {
             self.timer_due.store(due, Ordering::Release);
@@ -268,6 +284,7 @@ impl Engine {
                 calibrating: false,
                 expression_map: ExpressionMap::default(),
                 calibration_generation: 0,
+                triggers: Triggers::default(),
             }),
         });
         performers.insert(id, performer.clone());
@@ -299,6 +316,19 @@ impl Engine {
 
     pub fn performer_named(&self, name: &str) -> Option<Arc<Performer>> {
         self.bus.id_of(name).and_then(|id| self.performer(id))
+    }
+
+    /// Fires an expression for `performer` at `now_us` (see [`Triggers`]); the engine's timer
+    /// moves it even while no source sends.
+    pub fn trigger_expression(
+        &self,
+        performer: &Performer,
+        trigger: ExpressionTrigger,
+        now_us: u64,
+    ) {
+        let mut state = lock(&performer.state);
+        state.triggers.fire(trigger, now_us);
+        self.note_deadline(&state);
     }
 
     /// Sets a performer's calibration (its standing hips height goes to subscribers).
@@ -402,7 +432,7 @@ impl Engine {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .filter_map(|p| lock(&p.state).merger.next_change_us())
+            .filter_map(|p| lock(&p.state).next_change_us())
             .min();
         self.timer_due
             .store(due.unwrap_or(u64::MAX), Ordering::Release);
@@ -421,7 +451,7 @@ impl Engine {
             .collect();
         for performer in performers {
             let mut state = lock(&performer.state);
-            if state.merger.next_change_us().is_some_and(|t| t <= now_us) {
+            if state.next_change_us().is_some_and(|t| t <= now_us) {
                 performer.compose_and_publish(&mut state, now_us);
             }
             self.note_deadline(&state);

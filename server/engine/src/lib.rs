@@ -10,6 +10,8 @@
 //!   the routes of source streams into them, and the timer that lets silence be noticed.
 //! - [`bus::PoseBus`]: each performer's newest frame, encoded once, offered to subscribers.
 //! - [`filters::FilterControl`]: live filter settings per kind of source.
+//! - [`triggers::Triggers`]: expressions fired from outside, rising, holding and falling over
+//!   tracking.
 //!
 //! Architecture invariant: no tokio, no sockets, no clock. Time is an argument (`now_us`, on
 //! the server's monotonic clock); time-driven work is asked for with
@@ -20,6 +22,7 @@ pub mod bus;
 pub mod engine;
 pub mod filters;
 pub mod rate;
+pub mod triggers;
 
 pub use bus::{FrameSink, PerformerSlot, PoseBus, PublishedFrame};
 pub use engine::{Engine, MergeTiming, Performer, StreamRoute};
