@@ -59,6 +59,7 @@ pub struct AppState {
     pub calibrations: Arc<Calibrations>,
     pub expression_maps: Arc<crate::expression_maps::ExpressionMaps>,
     pub sensor_assignments: Arc<crate::sensor_assignments::SensorAssignments>,
+    pub events: crate::events::Events,
     pub shutdown: crate::shutdown::Shutdown,
 }
 
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/performers/{name}/calibration", get(calibration))
         .route("/api/performers/{name}/calibrate", post(calibrate))
         .route("/api/sources/{index}/sensors", put(assign_sensor))
+        .route("/api/events", get(events))
         .route(
             "/api/performers/{name}/expressions",
             post(trigger_expression),
@@ -287,7 +289,21 @@ async fn trigger_expression(
     state
         .engine
         .trigger_expression(&performer, trigger, crate::clock::now_us());
+    state.events.emit(crate::events::ServerEvent::TriggerFired {
+        performer: performer.name.clone(),
+        trigger,
+    });
     (StatusCode::ACCEPTED, Json(trigger)).into_response()
+}
+
+/// `GET /api/events`: the server's events as a WebSocket of JSON objects (`crate::events`).
+async fn events(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.on_upgrade(move |socket| async move {
+        tokio::select! {
+            () = state.events.serve(socket) => {}
+            () = state.shutdown.wait() => {}
+        }
+    })
 }
 
 /// `PUT /api/sources/{index}/sensors`: `{"sensor": "AA:BB:CC:DD:EE:FF/0", "bone": "leftUpperLeg"}`
@@ -321,6 +337,14 @@ async fn assign_sensor(
         )
             .into_response(),
     }
+}
+
+/// A calibration kind as the API names it (`t_pose`, `yaw`, …).
+fn calibration_kind_name(kind: &kagura_calibration::CalibrationKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// `POST /api/performers/{name}/calibrate`.
@@ -361,11 +385,22 @@ async fn calibrate(
     let Some(performer) = state.engine.performer(id) else {
         return (StatusCode::NOT_FOUND, "performer removed\n").into_response();
     };
-    match state
+    use crate::events::ServerEvent;
+    let (name, kind) = (performer.name.clone(), calibration_kind_name(&request.kind));
+    state.events.emit(ServerEvent::CalibrationStarted {
+        performer: name.clone(),
+        kind: kind.clone(),
+    });
+    let result = state
         .calibrations
         .run(&state.engine, performer, request.kind, countdown, duration)
-        .await
-    {
+        .await;
+    state.events.emit(ServerEvent::CalibrationFinished {
+        performer: name,
+        kind,
+        ok: result.is_ok(),
+    });
+    match result {
         Ok(calibration) => Json(calibration).into_response(),
         Err(e) => (StatusCode::CONFLICT, format!("{e:#}\n")).into_response(),
     }

@@ -7,6 +7,7 @@
 pub mod calibrations;
 pub mod clock;
 pub mod config;
+pub mod events;
 pub mod expression_maps;
 pub mod face_models;
 pub mod http;
@@ -90,6 +91,8 @@ impl Server {
             status.add_source(running);
         }
         tasks.spawn(sources::run_engine_timer(engine.clone()));
+        let events = events::Events::default();
+        tasks.spawn(events.clone().watch(bus.clone()));
 
         let quic_bind = SocketAddr::new(config.bind, config.quic_port);
         let endpoint = quinn::Endpoint::server(quic::server_config(&identity)?, quic_bind)
@@ -129,6 +132,7 @@ impl Server {
             calibrations,
             expression_maps,
             sensor_assignments,
+            events,
             shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();
