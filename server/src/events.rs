@@ -4,6 +4,9 @@
 //! - `performer_added` / `performer_removed` `{performer}`: a performer came or went.
 //! - `performer_stale` / `performer_live` `{performer}`: its frames stopped for
 //!   [`STALE_AFTER_US`], or started again.
+//! - `source_active` / `source_silent` `{source, kind, key, performer}`: a source stream started
+//!   receiving (a sender started), or has received nothing for [`STALE_AFTER_US`]; `source` is
+//!   its index in `/api/status`.
 //! - `trigger_fired` `{performer, trigger}`: an expression fired over the API.
 //! - `calibration_started` / `calibration_finished` `{performer, kind, ok}`.
 //! - `lagged` `{missed}`: this client fell behind and missed that many events.
@@ -16,11 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
-use kagura_engine::PoseBus;
+use kagura_engine::Engine;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::clock::now_us;
+use crate::status::ServerStatus;
 
 /// A performer whose newest frame is older than this is stale.
 pub const STALE_AFTER_US: u64 = 1_000_000;
@@ -41,6 +45,18 @@ pub enum ServerEvent {
         performer: String,
     },
     PerformerLive {
+        performer: String,
+    },
+    SourceActive {
+        source: usize,
+        kind: &'static str,
+        key: String,
+        performer: String,
+    },
+    SourceSilent {
+        source: usize,
+        kind: &'static str,
+        key: String,
         performer: String,
     },
     TriggerFired {
@@ -82,13 +98,16 @@ impl Events {
     }
 
     /// Watches the bus: performers coming and going (on its change notices) and going stale or
-    /// live again (checked every 250 ms). Runs until the task is dropped.
-    pub async fn watch(self, bus: Arc<PoseBus>) {
+    /// live again, and the sources' streams starting and stopping (checked every 250 ms). Runs
+    /// until the task is dropped.
+    pub async fn watch(self, engine: Arc<Engine>, status: Arc<ServerStatus>) {
+        let bus = engine.bus().clone();
         let changed = Arc::new(tokio::sync::Notify::new());
         let notify = changed.clone();
         bus.on_change(move || notify.notify_one());
         let mut known: BTreeSet<String> = bus.performers().iter().map(|s| s.name.clone()).collect();
         let mut stale: BTreeSet<String> = BTreeSet::new();
+        let mut active_streams: BTreeSet<(usize, String)> = BTreeSet::new();
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
@@ -120,6 +139,36 @@ impl Events {
                     self.emit(ServerEvent::PerformerStale { performer });
                 } else if !is_stale && stale.remove(&performer) {
                     self.emit(ServerEvent::PerformerLive { performer });
+                }
+            }
+            let stale_ms = STALE_AFTER_US as f64 / 1000.0;
+            for (index, source) in status.report(&engine, t).sources.iter().enumerate() {
+                for stream in &source.streams {
+                    let id = (index, stream.report.key.clone());
+                    let receiving = stream.last_seen_ms_ago.is_some_and(|ms| ms < stale_ms);
+                    let event = |active: bool| {
+                        let (source, kind, key) = (index, source.kind, stream.report.key.clone());
+                        let performer = stream.report.performer.clone();
+                        match active {
+                            true => ServerEvent::SourceActive {
+                                source,
+                                kind,
+                                key,
+                                performer,
+                            },
+                            false => ServerEvent::SourceSilent {
+                                source,
+                                kind,
+                                key,
+                                performer,
+                            },
+                        }
+                    };
+                    if receiving && active_streams.insert(id.clone()) {
+                        self.emit(event(true));
+                    } else if !receiving && active_streams.remove(&id) {
+                        self.emit(event(false));
+                    }
                 }
             }
         }

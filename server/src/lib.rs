@@ -92,7 +92,7 @@ impl Server {
         }
         tasks.spawn(sources::run_engine_timer(engine.clone()));
         let events = events::Events::default();
-        tasks.spawn(events.clone().watch(bus.clone()));
+        tasks.spawn(events.clone().watch(engine.clone(), status.clone()));
 
         let quic_bind = SocketAddr::new(config.bind, config.quic_port);
         let endpoint = quinn::Endpoint::server(quic::server_config(&identity)?, quic_bind)

@@ -97,6 +97,35 @@ async fn dashboards_and_bots_hear_what_happens() {
     let finished = next_event(&mut socket, "calibration_finished", "late").await;
     assert_eq!(finished["ok"], true);
 
+    // A VMC sender starts: its source stream is active; it stops: silent.
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let active = timeout(Duration::from_secs(20), async {
+        let mut k = 0u32;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    sender.send_frame(&test_pose(k), k as f32 / 100.0).await.unwrap();
+                    k += 1;
+                }
+                message = socket.next() => {
+                    let Message::Text(text) = message.unwrap().unwrap() else { continue };
+                    let event: Value = serde_json::from_str(&text).unwrap();
+                    if event["type"] == "source_active" && event["performer"] == "main" {
+                        return event;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("the sender's stream becomes active");
+    assert_eq!(active["kind"], "vmc", "{active}");
+    let silent = next_event(&mut socket, "source_silent", "main").await;
+    assert_eq!(silent["key"], active["key"]);
+
     // A performer removed.
     let late = server.bus.id_of("late").unwrap();
     assert!(server.engine.remove_performer(late));
