@@ -60,6 +60,7 @@ pub struct AppState {
     pub expression_maps: Arc<crate::expression_maps::ExpressionMaps>,
     pub sensor_assignments: Arc<crate::sensor_assignments::SensorAssignments>,
     pub events: crate::events::Events,
+    pub input_latency: crate::metrics::InputLatency,
     pub shutdown: crate::shutdown::Shutdown,
 }
 
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/performers/{name}/calibrate", post(calibrate))
         .route("/api/sources/{index}/sensors", put(assign_sensor))
         .route("/api/events", get(events))
+        .route("/metrics", get(metrics))
         .route(
             "/api/performers/{name}/expressions",
             post(trigger_expression),
@@ -294,6 +296,19 @@ async fn trigger_expression(
         trigger,
     });
     (StatusCode::ACCEPTED, Json(trigger)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text (`crate::metrics`).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let report = state.status.report(&state.engine, crate::clock::now_us());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::encode(&report, &state.input_latency),
+    )
+        .into_response()
 }
 
 /// `GET /api/events`: the server's events as a WebSocket of JSON objects (`crate::events`).

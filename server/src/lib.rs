@@ -12,6 +12,7 @@ pub mod expression_maps;
 pub mod face_models;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod quic;
 pub mod sensor_assignments;
 pub mod shutdown;
@@ -78,10 +79,18 @@ impl Server {
         let mut tasks = JoinSet::new();
 
         let sensor_assignments = Arc::new(sensor_assignments::SensorAssignments::new(&data_dir));
+        let input_latency = metrics::InputLatency::default();
         let mut vmc_addrs = Vec::new();
         for source in config.sources() {
-            let running =
-                sources::start(&source, config.bind, &engine, &calibrations, &mut tasks).await?;
+            let running = sources::start(
+                &source,
+                config.bind,
+                &engine,
+                &calibrations,
+                &input_latency,
+                &mut tasks,
+            )
+            .await?;
             if source.kind() == "vmc"
                 && let Some(addr) = lock(&running).address
             {
@@ -133,6 +142,7 @@ impl Server {
             expression_maps,
             sensor_assignments,
             events,
+            input_latency,
             shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();

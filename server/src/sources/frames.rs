@@ -202,15 +202,15 @@ pub fn spawn(
                 }
                 let now = now_us();
                 let mut source = lock(&running);
-                source.source.handle_input(
+                source.feed(
                     SourceInput::Image {
                         width: frame.width,
                         height: frame.height,
                         pixels: &frame.pixels,
                     },
+                    &engine,
                     now,
                 );
-                source.drain(&engine, now);
             }
         })?;
     opened

@@ -28,6 +28,10 @@ pub struct RunningSource {
     source: Box<dyn Source>,
     routes: Vec<StreamRoute>,
     rates: Vec<RateMeter>,
+    /// Whole frames from each stream.
+    frames_in: Vec<u64>,
+    /// Time per input through the source and the engine (`/metrics`).
+    latency: crate::metrics::InputLatency,
     /// Where it listens, once bound.
     pub address: Option<SocketAddr>,
     actions: ActionRunner,
@@ -38,6 +42,22 @@ pub struct RunningSource {
 pub type SharedSource = Arc<Mutex<RunningSource>>;
 
 impl RunningSource {
+    /// Takes one input, hands what it made to the engine, and returns the datagrams to send;
+    /// the time it took goes to `/metrics`.
+    fn feed(
+        &mut self,
+        input: kagura_capture::SourceInput<'_>,
+        engine: &Engine,
+        now_us: u64,
+    ) -> Vec<kagura_capture::Transmit> {
+        let started = std::time::Instant::now();
+        self.source.handle_input(input, now_us);
+        let transmits = self.drain(engine, now_us);
+        self.latency
+            .observe(self.source.kind(), started.elapsed().as_secs_f64());
+        transmits
+    }
+
     /// Hands every pending event to the engine and returns the datagrams to send.
     fn drain(&mut self, engine: &Engine, now_us: u64) -> Vec<kagura_capture::Transmit> {
         while let Some(event) = self.source.poll_event() {
@@ -46,6 +66,7 @@ impl RunningSource {
                     if let Some(route) = self.routes.get_mut(stream) {
                         engine.submit(route, frame, now_us);
                         self.rates[stream].record(now_us);
+                        self.frames_in[stream] += 1;
                     }
                 }
                 SourceEvent::StreamAdded { stream } => {
@@ -102,7 +123,9 @@ impl RunningSource {
             .into_iter()
             .zip(&self.rates)
             .zip(&self.routes)
-            .map(|((report, rate), route)| StreamStatus {
+            .zip(&self.frames_in)
+            .map(|(((report, rate), route), frames_in)| StreamStatus {
+                frames_in: *frames_in,
                 frame_rate_hz: rate.rate_hz(now_us),
                 last_seen_ms_ago: age_ms(rate.last_event_us()),
                 filtered: engine.is_filtered(route),
@@ -167,6 +190,8 @@ pub struct StreamStatus {
     #[serde(flatten)]
     pub report: kagura_capture::StreamReport,
     pub frame_rate_hz: f64,
+    /// Whole frames it has made since the server started.
+    pub frames_in: u64,
     pub last_seen_ms_ago: Option<f64>,
     /// Whether its frames are filtered now (its own switch and its kind's settings).
     pub filtered: bool,
@@ -219,6 +244,7 @@ pub async fn start(
     bind: IpAddr,
     engine: &Arc<Engine>,
     calibrations: &Arc<Calibrations>,
+    latency: &crate::metrics::InputLatency,
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SharedSource> {
     let read_file = |path: &std::path::Path| std::fs::read(path);
@@ -241,6 +267,8 @@ pub async fn start(
         .collect();
     let running = Arc::new(Mutex::new(RunningSource {
         rates: vec![RateMeter::default(); routes.len()],
+        frames_in: vec![0; routes.len()],
+        latency: latency.clone(),
         source,
         routes,
         address: None,

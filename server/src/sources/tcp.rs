@@ -155,19 +155,19 @@ async fn receive(
         };
         let now = now_us();
         let mut source = lock(running);
-        match read {
+        let transmits = match read {
             Some(Ok(0)) => return ("closed by the peer".into(), received),
             Some(Ok(len)) => {
                 received = true;
-                source
-                    .source
-                    .handle_input(SourceInput::Stream { bytes: &buf[..len] }, now);
+                source.feed(SourceInput::Stream { bytes: &buf[..len] }, engine, now)
             }
             Some(Err(e)) => return (e.to_string(), received),
-            None => source.source.handle_timeout(now),
-        }
+            None => {
+                source.source.handle_timeout(now);
+                source.drain(engine, now)
+            }
+        };
         // A TCP client source has no peer to send datagrams to; replies are not supported.
-        let transmits = source.drain(engine, now);
         if !transmits.is_empty() {
             tracing::debug!(
                 "TCP client sources cannot send datagrams; dropped {}",

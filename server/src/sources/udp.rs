@@ -32,18 +32,24 @@ pub async fn run(socket: UdpSocket, running: SharedSource, engine: Arc<Engine>) 
         let transmits = {
             let mut source = lock(&running);
             match received {
-                Some(Ok((len, from))) => source.source.handle_input(
+                Some(Ok((len, from))) => source.feed(
                     SourceInput::Datagram {
                         from,
                         bytes: &buf[..len],
                     },
+                    &engine,
                     now,
                 ),
                 // ICMP errors surface here on some platforms; keep serving.
-                Some(Err(e)) => tracing::debug!("UDP receive error: {e}"),
-                None => source.source.handle_timeout(now),
+                Some(Err(e)) => {
+                    tracing::debug!("UDP receive error: {e}");
+                    source.drain(&engine, now)
+                }
+                None => {
+                    source.source.handle_timeout(now);
+                    source.drain(&engine, now)
+                }
             }
-            source.drain(&engine, now)
         };
         for transmit in transmits {
             if let Err(e) = socket.send_to(&transmit.bytes, transmit.to).await {
