@@ -52,6 +52,9 @@ pub struct Config {
     /// (an empty table turns a preset off). See `kagura_calibration::ExpressionMap`.
     pub expression_maps:
         BTreeMap<String, BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>>,
+    /// VMC targets: `[[vmc_out]] target = "127.0.0.1:39539"`, `performer = "main"`, optional
+    /// `rate_hz` (60) and `names` (`vrm0`, `vrm1`, `arkit`, `all`).
+    pub vmc_out: Vec<crate::vmc_out::VmcOutConfig>,
 }
 
 /// `[merging]`: when a source goes silent, its parts hold for `hold_ms`, then ease to the next
@@ -121,6 +124,7 @@ impl Default for Config {
             filters: FiltersConfig::default(),
             merging: MergingConfig::default(),
             expression_maps: BTreeMap::new(),
+            vmc_out: Vec::new(),
         }
     }
 }
