@@ -306,6 +306,32 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_vmc_out_example_parses_with_its_defaults() {
+        let readme = include_str!("../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .find(|block| block.starts_with("[[vmc_out]]"))
+            .and_then(|rest| rest.split("```").next())
+            .expect("README has a [[vmc_out]] example");
+        let config: Config = toml::from_str(example).expect("README [[vmc_out]] example parses");
+        let [out] = &config.vmc_out[..] else {
+            panic!("one target: {:?}", config.vmc_out)
+        };
+        assert_eq!(out.target, "127.0.0.1:39541");
+        assert_eq!(out.performer, "main");
+        assert_eq!(out.names, kagura_capture::vmc::VmcNames::Vrm0);
+        let c: Config =
+            toml::from_str("[[vmc_out]]\ntarget = \"h:1\"\nperformer = \"p\"\nnames = \"all\"")
+                .unwrap();
+        assert_eq!(c.vmc_out[0].rate_hz, crate::vmc_out::DEFAULT_RATE_HZ);
+        assert_eq!(c.vmc_out[0].names, kagura_capture::vmc::VmcNames::All);
+        let e = toml::from_str::<Config>(
+            "[[vmc_out]]\ntarget = \"h:1\"\nperformer = \"p\"\nname = \"all\"",
+        );
+        assert!(e.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn filter_overrides_apply_to_every_kind_and_unknown_kinds_are_refused() {
         let c: Config = toml::from_str(
             r#"
