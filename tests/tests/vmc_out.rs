@@ -33,6 +33,8 @@ struct Receiver {
     lines: mpsc::UnboundedReceiver<Datagram>,
     /// Datagrams of the frame being assembled (a frame ends at the datagram with `T`).
     partial: Vec<Datagram>,
+    /// `/VMC/Ext/T` of every frame received, in order: the sender's clock at each send.
+    times: Vec<f32>,
 }
 
 impl Drop for Receiver {
@@ -86,6 +88,7 @@ impl Receiver {
             port,
             lines,
             partial: Vec::new(),
+            times: Vec::new(),
         }
     }
 
@@ -99,7 +102,9 @@ impl Receiver {
         loop {
             let d = self.lines.recv().await.expect("the receiver is running");
             let marker = d.messages.iter().any(|m| m[0] == "/test/marker");
-            let ends = d.messages.iter().any(|m| m[0] == "/VMC/Ext/T");
+            let time = d.messages.iter().find(|m| m[0] == "/VMC/Ext/T");
+            let ends = time.is_some();
+            self.times.extend(time.map(|m| f(&m[1])));
             self.partial.push(d);
             if ends || marker {
                 return std::mem::take(&mut self.partial);
@@ -254,6 +259,18 @@ async fn send_until_received(
     .unwrap_or_else(|_| panic!("pose {index} never came out"))
 }
 
+/// Consecutive sends are at least a period apart (1 ms of slack for the clock reads).
+fn assert_paced(times: &[f32], rate_hz: f32) {
+    assert!(times.len() >= 2, "{times:?}");
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= 1.0 / rate_hz - 0.001,
+            "{gap} s between sends at {rate_hz} Hz: {times:?}"
+        );
+    }
+}
+
 async fn api(
     server: &kagura_server::Server,
     method: &str,
@@ -299,6 +316,16 @@ async fn poses_come_out_as_vmc_to_configured_and_api_targets_until_deleted() {
     let added_id = body["id"].as_u64().unwrap();
     let frame = send_until_received(&sender, &mut added, 2).await;
     check_frame(&frame, &test_pose(2), VmcNames::Vrm1);
+    // Paced: with poses coming in at 100 Hz, the 30 Hz target gets frames at least 1/30 s
+    // apart by the server's own clock (its `T`), and the 60 Hz one 1/60 s apart.
+    while added.times.len() < 8 {
+        send_until_received(&sender, &mut added, 2).await;
+    }
+    while configured.times.len() < 8 {
+        send_until_received(&sender, &mut configured, 2).await;
+    }
+    assert_paced(&added.times, 30.0);
+    assert_paced(&configured.times, 60.0);
     // And the default names, VRM 0.x presets only, on the configured one's next pose.
     let (code, body) = api(
         &server,
