@@ -236,10 +236,11 @@ impl Sender {
         let started = Instant::now();
         loop {
             changes.mark_unchanged();
-            let slot = bus
-                .id_of(&self.performer)
-                .and_then(|id| FrameSlot::attach(&bus, id));
-            let Some(mut slot) = slot else {
+            let attached = bus.id_of(&self.performer).and_then(|id| {
+                let performer = bus.slot(id)?;
+                Some((id, performer, FrameSlot::attach(&bus, id)?))
+            });
+            let Some((id, performer, mut slot)) = attached else {
                 // Not there: wait for the performer list to change.
                 if changes.changed().await.is_err() {
                     return;
@@ -250,8 +251,22 @@ impl Sender {
             let mut earliest = Instant::now();
             loop {
                 tokio::time::sleep_until(earliest).await;
-                // The newest frame since the last send (waits for one if none came).
-                let Some(frame) = slot.next().await else {
+                // The newest frame since the last send (waits for one if none came); a change
+                // of performers may have removed or replaced this one: then subscribe again.
+                let frame = tokio::select! {
+                    frame = slot.next() => frame,
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let same = bus.slot(id).is_some_and(|now| Arc::ptr_eq(&now, &performer));
+                        if same {
+                            continue;
+                        }
+                        None
+                    }
+                };
+                let Some(frame) = frame else {
                     break; // the performer is gone
                 };
                 earliest = Instant::now() + self.period;

@@ -439,3 +439,69 @@ async fn send_errors_are_counted_and_block_no_one() {
     let frame = send_until_received(&sender, &mut good, 9).await;
     check_frame(&frame, &test_pose(9), VmcNames::Vrm0);
 }
+
+/// Publishes [`test_pose`] `index` as performer `id`'s frame every 10 ms (a source's pace) until
+/// `receiver` gets it; returns that frame.
+async fn publish_until_received(
+    server: &kagura_server::Server,
+    id: kagura_protocol::PerformerId,
+    receiver: &mut Receiver,
+    index: u32,
+) -> Vec<Datagram> {
+    let mut pose = test_pose(index);
+    pose.performer = id;
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    pose.seq += 1;
+                    let slot = server.bus.slot(id).expect("the performer is on the bus");
+                    slot.publish(&pose, kagura_server::clock::now_us());
+                }
+                frame = receiver.next_frame() => {
+                    if frame_index(&frame) == Some(index) {
+                        return frame;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("pose {index} never came out"))
+}
+
+/// A target for a performer that does not exist yet waits for it, and follows it when it is
+/// removed and comes back (a new slot on the bus, while the old one is still held elsewhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_waits_for_its_performer_and_follows_it_when_it_comes_back() {
+    let mut receiver = Receiver::start();
+    let server = start_server(test_config("vmc-out-late")).await.unwrap();
+    let (code, body) = api(
+        &server,
+        "POST",
+        "/api/vmc-out",
+        Some(json!({ "target": receiver.target(), "performer": "late", "names": "arkit" })),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    let (_, list) = api(&server, "GET", "/api/vmc-out", None).await;
+    assert_eq!(list[0]["subscribed"], false, "{list}");
+    let mut kept = Vec::new();
+    for index in [5, 6] {
+        let performer = server.engine.add_performer("late");
+        let frame = publish_until_received(&server, performer.id, &mut receiver, index).await;
+        check_frame(&frame, &test_pose(index), VmcNames::Arkit);
+        assert!(server.engine.remove_performer(performer.id));
+        kept.push(performer);
+    }
+    // Refused: bad rate, a target that is not HOST:PORT, unknown fields.
+    for body in [
+        json!({ "target": receiver.target(), "performer": "late", "rate_hz": 0 }),
+        json!({ "target": "no port here", "performer": "late" }),
+        json!({ "target": receiver.target(), "performer": "late", "name": "vrm0" }),
+    ] {
+        let (code, _) = api(&server, "POST", "/api/vmc-out", Some(body.clone())).await;
+        assert!((400..500).contains(&code), "{body} → {code}");
+    }
+}
