@@ -1,5 +1,5 @@
-//! What `GET /api/status` reports: sources, performers, subscribers. Shells update it; the HTTP
-//! handler snapshots it.
+//! What `GET /api/status` reports: sources, performers, subscribers, VMC targets. Shells update
+//! it; the HTTP handler snapshots it.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
