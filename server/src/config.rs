@@ -52,6 +52,9 @@ pub struct Config {
     /// (an empty table turns a preset off). See `kagura_calibration::ExpressionMap`.
     pub expression_maps:
         BTreeMap<String, BTreeMap<kagura_protocol::Expression, kagura_calibration::ExpressionRule>>,
+    /// VMC targets: `[[vmc_out]] target = "127.0.0.1:39539"`, `performer = "main"`, optional
+    /// `rate_hz` (60) and `names` (`vrm0`, `vrm1`, `arkit`, `all`).
+    pub vmc_out: Vec<crate::vmc_out::VmcOutConfig>,
 }
 
 /// `[merging]`: when a source goes silent, its parts hold for `hold_ms`, then ease to the next
@@ -121,6 +124,7 @@ impl Default for Config {
             filters: FiltersConfig::default(),
             merging: MergingConfig::default(),
             expression_maps: BTreeMap::new(),
+            vmc_out: Vec::new(),
         }
     }
 }
@@ -299,6 +303,32 @@ mod tests {
         let config: Config = toml::from_str(example).expect("README TOML example parses");
         assert_eq!(config.performer_names(), vec!["main", "alice", "bob"]);
         config.filter_control().unwrap();
+    }
+
+    #[test]
+    fn the_readme_vmc_out_example_parses_with_its_defaults() {
+        let readme = include_str!("../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .find(|block| block.starts_with("[[vmc_out]]"))
+            .and_then(|rest| rest.split("```").next())
+            .expect("README has a [[vmc_out]] example");
+        let config: Config = toml::from_str(example).expect("README [[vmc_out]] example parses");
+        let [out] = &config.vmc_out[..] else {
+            panic!("one target: {:?}", config.vmc_out)
+        };
+        assert_eq!(out.target, "127.0.0.1:39541");
+        assert_eq!(out.performer, "main");
+        assert_eq!(out.names, kagura_capture::vmc::VmcNames::Vrm0);
+        let c: Config =
+            toml::from_str("[[vmc_out]]\ntarget = \"h:1\"\nperformer = \"p\"\nnames = \"all\"")
+                .unwrap();
+        assert_eq!(c.vmc_out[0].rate_hz, crate::vmc_out::DEFAULT_RATE_HZ);
+        assert_eq!(c.vmc_out[0].names, kagura_capture::vmc::VmcNames::All);
+        let e = toml::from_str::<Config>(
+            "[[vmc_out]]\ntarget = \"h:1\"\nperformer = \"p\"\nname = \"all\"",
+        );
+        assert!(e.is_err(), "unknown keys are refused");
     }
 
     #[test]

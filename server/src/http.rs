@@ -10,6 +10,7 @@
 //! | `GET /ws?performer=NAME` | WebSocket fallback carrying the same frames |
 //! | `GET /api/filters`, `PUT /api/filters/{kind}` | filter settings; PUT takes a partial JSON object |
 //! | `GET /api/performers/{name}/calibration` | the performer's calibration |
+//! | `GET /api/vmc-out`, `POST /api/vmc-out`, `DELETE /api/vmc-out/{id}` | VMC targets: list, add (`{"target": "HOST:PORT", "performer": "main", "rate_hz": 60, "names": "vrm0"}` → `{"id": 1}`), remove |
 //! | `POST /api/performers/{name}/calibrate` | run one (`{"kind": "t_pose", "countdown_s": 3, "duration_s": 1}`); answers when done |
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use kagura_protocol::PerformerId;
 use serde::Deserialize;
@@ -61,6 +62,7 @@ pub struct AppState {
     pub sensor_assignments: Arc<crate::sensor_assignments::SensorAssignments>,
     pub events: crate::events::Events,
     pub input_latency: crate::metrics::InputLatency,
+    pub vmc_out: Arc<crate::vmc_out::VmcOut>,
     pub shutdown: crate::shutdown::Shutdown,
 }
 
@@ -103,7 +105,33 @@ pub fn router(state: AppState) -> Router {
             "/api/performers/{name}/expression-map",
             get(expression_map).put(set_expression_map),
         )
+        .route(
+            "/api/vmc-out",
+            get(|State(state): State<AppState>| async move { Json(state.vmc_out.report()) })
+                .post(add_vmc_out),
+        )
+        .route("/api/vmc-out/{id}", delete(remove_vmc_out))
         .with_state(state)
+}
+
+/// `POST /api/vmc-out`: starts sending a performer to a VMC receiver; answers `{"id": …}`.
+async fn add_vmc_out(
+    State(state): State<AppState>,
+    Json(config): Json<crate::vmc_out::VmcOutConfig>,
+) -> Response {
+    match state.vmc_out.add(config).await {
+        Ok(id) => (StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
+    }
+}
+
+/// `DELETE /api/vmc-out/{id}`: stops sending to that target.
+async fn remove_vmc_out(State(state): State<AppState>, Path(id): Path<u64>) -> Response {
+    if state.vmc_out.remove(id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, format!("no VMC target {id}\n")).into_response()
+    }
 }
 
 fn web_asset(path: &str) -> Response {

@@ -19,6 +19,7 @@ pub mod shutdown;
 pub mod slot;
 pub mod sources;
 pub mod status;
+pub mod vmc_out;
 pub mod webrtc;
 pub mod websocket;
 
@@ -44,6 +45,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub engine: Arc<Engine>,
     pub bus: Arc<PoseBus>,
+    /// VMC targets (`[[vmc_out]]`, `/api/vmc-out`).
+    pub vmc_out: Arc<vmc_out::VmcOut>,
     endpoint: quinn::Endpoint,
     tasks: JoinSet<()>,
     /// Fires when the server is dropped: connection tasks end with it.
@@ -109,6 +112,18 @@ impl Server {
         let quic_addr = endpoint.local_addr()?;
         let (performer_changes, changes) = tokio::sync::watch::channel(0u64);
         bus.on_change(move || performer_changes.send_modify(|n| *n += 1));
+        let vmc_out = Arc::new(vmc_out::VmcOut::new(
+            bus.clone(),
+            changes.clone(),
+            shutdown.clone(),
+        ));
+        for target in &config.vmc_out {
+            vmc_out
+                .add(target.clone())
+                .await
+                .with_context(|| format!("[[vmc_out]] target {:?}", target.target))?;
+        }
+        status.set_vmc_out(vmc_out.clone());
         tasks.spawn(quic::run(
             endpoint.clone(),
             bus.clone(),
@@ -143,6 +158,7 @@ impl Server {
             sensor_assignments,
             events,
             input_latency,
+            vmc_out: vmc_out.clone(),
             shutdown: shutdown.clone(),
         })
         .into_make_service_with_connect_info::<SocketAddr>();
@@ -163,6 +179,7 @@ impl Server {
             data_dir,
             engine,
             bus,
+            vmc_out,
             endpoint,
             tasks,
             _shutdown: shutdown_trigger,

@@ -1,14 +1,15 @@
-//! What `GET /api/status` reports: sources, performers, subscribers. Shells update it; the HTTP
-//! handler snapshots it.
+//! What `GET /api/status` reports: sources, performers, subscribers, VMC targets. Shells update
+//! it; the HTTP handler snapshots it.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kagura_engine::{Engine, lock};
 use serde::Serialize;
 
 use crate::sources::{SharedSource, SourceStatus};
+use crate::vmc_out::{VmcOut, VmcOutReport};
 
 /// Shared, live status of the running server.
 #[derive(Default)]
@@ -17,6 +18,7 @@ pub struct ServerStatus {
     sources: Mutex<Vec<SharedSource>>,
     subscribers: Mutex<Vec<Arc<SubscriberStatus>>>,
     next_subscriber: AtomicU64,
+    vmc_out: OnceLock<Arc<VmcOut>>,
 }
 
 /// One connected subscriber. Counters are updated by its forwarding tasks without locks.
@@ -37,6 +39,11 @@ impl ServerStatus {
             started_us,
             ..Default::default()
         }
+    }
+
+    /// The VMC targets whose counters the report lists.
+    pub fn set_vmc_out(&self, vmc_out: Arc<VmcOut>) {
+        let _ = self.vmc_out.set(vmc_out);
     }
 
     pub fn add_source(&self, source: SharedSource) {
@@ -117,6 +124,7 @@ impl ServerStatus {
             sources,
             performers,
             subscribers,
+            vmc_out: self.vmc_out.get().map(|v| v.report()).unwrap_or_default(),
         }
     }
 }
@@ -128,6 +136,8 @@ pub struct StatusReport {
     pub sources: Vec<SourceStatus>,
     pub performers: Vec<PerformerReport>,
     pub subscribers: Vec<SubscriberReport>,
+    /// VMC targets (`[[vmc_out]]`, `/api/vmc-out`): frames, datagrams, bytes, errors.
+    pub vmc_out: Vec<VmcOutReport>,
 }
 
 #[derive(Serialize)]

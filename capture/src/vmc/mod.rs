@@ -10,6 +10,8 @@ mod source;
 pub mod unity;
 
 pub use decoder::{MAX_DATAGRAM_LEN, VmcDecoder, VmcSenderStatus, VmcStats};
-pub use encoder::{BONES_PER_BUNDLE, encode_vmc_frame};
+pub use encoder::{
+    BONES_PER_BUNDLE, MAX_VMC_DATAGRAM, VmcNames, encode_vmc_frame, encode_vmc_frame_named,
+};
 pub use message::{ArgumentError, DeviceKind, VmcMessage};
 pub use source::{DEFAULT_VMC_PORT, SenderMatch, VmcConfig, VmcSenderConfig, VmcSource};
