@@ -26,10 +26,8 @@ use crate::clock::{instant_at, now_us};
 /// A source with its routes into the engine: what its shell drives and the status page reads.
 pub struct RunningSource {
     source: Box<dyn Source>,
-    routes: Vec<StreamRoute>,
-    rates: Vec<RateMeter>,
-    /// Whole frames from each stream.
-    frames_in: Vec<u64>,
+    /// One per stream of the source, in its order.
+    streams: Vec<RunningStream>,
     /// Time per input through the source and the engine (`/metrics`).
     latency: crate::metrics::InputLatency,
     /// Where it listens, once bound.
@@ -40,6 +38,24 @@ pub struct RunningSource {
 }
 
 pub type SharedSource = Arc<Mutex<RunningSource>>;
+
+/// One stream of a running source: its route into the engine and what `/api/status` counts.
+struct RunningStream {
+    route: StreamRoute,
+    rate: RateMeter,
+    /// Whole frames it has made.
+    frames_in: u64,
+}
+
+impl RunningStream {
+    fn new(route: StreamRoute) -> Self {
+        RunningStream {
+            route,
+            rate: RateMeter::default(),
+            frames_in: 0,
+        }
+    }
+}
 
 impl RunningSource {
     /// Takes one input, hands what it made to the engine, and returns the datagrams to send;
@@ -63,16 +79,16 @@ impl RunningSource {
         while let Some(event) = self.source.poll_event() {
             match event {
                 SourceEvent::Frame { stream, frame } => {
-                    if let Some(route) = self.routes.get_mut(stream) {
-                        engine.submit(route, frame, now_us);
-                        self.rates[stream].record(now_us);
-                        self.frames_in[stream] += 1;
+                    if let Some(stream) = self.streams.get_mut(stream) {
+                        engine.submit(&mut stream.route, frame, now_us);
+                        stream.rate.record(now_us);
+                        stream.frames_in += 1;
                     }
                 }
                 SourceEvent::StreamAdded { stream } => {
                     // Streams are added at the end, so `stream` is the next route.
                     if let Some(spec) = self.source.streams().get(stream)
-                        && stream == self.routes.len()
+                        && stream == self.streams.len()
                     {
                         tracing::info!(
                             "{} source: new stream {} for performer {:?}",
@@ -80,14 +96,13 @@ impl RunningSource {
                             spec.key,
                             spec.performer
                         );
-                        self.routes
-                            .push(engine.attach_stream(spec, self.source.kind()));
-                        self.rates.push(RateMeter::default());
+                        let route = engine.attach_stream(spec, self.source.kind());
+                        self.streams.push(RunningStream::new(route));
                     }
                 }
                 SourceEvent::Action { stream, action } => {
-                    if let Some(route) = self.routes.get(stream) {
-                        self.actions.run(route.performer().clone(), action);
+                    if let Some(stream) = self.streams.get(stream) {
+                        self.actions.run(stream.route.performer().clone(), action);
                     }
                 }
             }
@@ -121,14 +136,12 @@ impl RunningSource {
         let age_ms = |t: Option<u64>| t.map(|t| now_us.saturating_sub(t) as f64 / 1000.0);
         let streams: Vec<StreamStatus> = streams
             .into_iter()
-            .zip(&self.rates)
-            .zip(&self.routes)
-            .zip(&self.frames_in)
-            .map(|(((report, rate), route), frames_in)| StreamStatus {
-                frames_in: *frames_in,
-                frame_rate_hz: rate.rate_hz(now_us),
-                last_seen_ms_ago: age_ms(rate.last_event_us()),
-                filtered: engine.is_filtered(route),
+            .zip(&self.streams)
+            .map(|(report, stream)| StreamStatus {
+                frames_in: stream.frames_in,
+                frame_rate_hz: stream.rate.rate_hz(now_us),
+                last_seen_ms_ago: age_ms(stream.rate.last_event_us()),
+                filtered: engine.is_filtered(&stream.route),
                 report,
             })
             .collect();
@@ -260,17 +273,15 @@ pub async fn start(
             tracing::warn!("{} source: {warning}", config.kind());
         }
     }
-    let routes: Vec<StreamRoute> = source
+    let streams: Vec<RunningStream> = source
         .streams()
         .iter()
-        .map(|spec| engine.attach_stream(spec, source.kind()))
+        .map(|spec| RunningStream::new(engine.attach_stream(spec, source.kind())))
         .collect();
     let running = Arc::new(Mutex::new(RunningSource {
-        rates: vec![RateMeter::default(); routes.len()],
-        frames_in: vec![0; routes.len()],
+        streams,
         latency: latency.clone(),
         source,
-        routes,
         address: None,
         actions: ActionRunner {
             engine: engine.clone(),
