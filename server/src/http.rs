@@ -61,7 +61,7 @@ pub struct AppState {
     pub expression_maps: Arc<crate::expression_maps::ExpressionMaps>,
     pub sensor_assignments: Arc<crate::sensor_assignments::SensorAssignments>,
     pub events: crate::events::Events,
-    pub input_latency: crate::metrics::InputLatency,
+    pub input_latency: crate::input_latency::InputLatency,
     pub vmc_out: Arc<crate::vmc_out::VmcOut>,
     pub shutdown: crate::shutdown::Shutdown,
 }

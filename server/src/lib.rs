@@ -12,6 +12,7 @@ pub mod expression_maps;
 pub mod face_models;
 pub mod http;
 pub mod identity;
+pub mod input_latency;
 pub mod metrics;
 pub mod quic;
 pub mod sensor_assignments;
@@ -82,7 +83,7 @@ impl Server {
         let mut tasks = JoinSet::new();
 
         let sensor_assignments = Arc::new(sensor_assignments::SensorAssignments::new(&data_dir));
-        let input_latency = metrics::InputLatency::default();
+        let input_latency = input_latency::InputLatency::default();
         let mut vmc_addrs = Vec::new();
         for source in config.sources() {
             let running = sources::start(

@@ -5,7 +5,8 @@
 //! frames published per performer, errors and unknown senders per source, subscribers, frames
 //! sent and send errors per transport); the time each shell spends on one input — decoding and
 //! the per-frame path through the engine, or tracking a video frame — is a histogram the shells
-//! feed as they go ([`InputLatency`]).
+//! feed as they go ([`InputLatency`], in its own module so the shells need nothing else of
+//! this one).
 
 use std::sync::atomic::AtomicU64;
 
@@ -13,9 +14,9 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::input_latency::InputLatency;
 use crate::status::StatusReport;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -39,35 +40,6 @@ struct PerformerLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TransportLabels {
     transport: String,
-}
-
-/// Seconds one input takes through its source and the engine, by source kind: 10 µs to ~40 ms.
-/// Cloning shares it: the shells observe, the HTTP route encodes.
-#[derive(Clone)]
-pub struct InputLatency(Family<KindLabels, Histogram>);
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabels {
-    kind: String,
-}
-
-fn input_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(10e-6, 2.0, 13))
-}
-
-impl Default for InputLatency {
-    fn default() -> Self {
-        InputLatency(Family::new_with_constructor(input_histogram))
-    }
-}
-
-impl InputLatency {
-    /// Records one input of a `kind` source that took `seconds`.
-    pub fn observe(&self, kind: &str, seconds: f64) {
-        self.0
-            .get_or_create(&KindLabels { kind: kind.into() })
-            .observe(seconds);
-    }
 }
 
 /// The metrics as Prometheus text, from a status report and the shells' latencies.
@@ -158,7 +130,7 @@ pub fn encode(report: &StatusReport, latency: &InputLatency) -> String {
     registry.register(
         "source_input_seconds",
         "Time one input takes through its source and the engine",
-        latency.0.clone(),
+        latency.family(),
     );
     let mut text = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &registry) {

@@ -29,7 +29,7 @@ pub struct RunningSource {
     /// One per stream of the source, in its order.
     streams: Vec<RunningStream>,
     /// Time per input through the source and the engine (`/metrics`).
-    latency: crate::metrics::InputLatency,
+    latency: crate::input_latency::InputLatency,
     /// Where it listens, once bound.
     pub address: Option<SocketAddr>,
     actions: ActionRunner,
@@ -257,7 +257,7 @@ pub async fn start(
     bind: IpAddr,
     engine: &Arc<Engine>,
     calibrations: &Arc<Calibrations>,
-    latency: &crate::metrics::InputLatency,
+    latency: &crate::input_latency::InputLatency,
     tasks: &mut JoinSet<()>,
 ) -> anyhow::Result<SharedSource> {
     let read_file = |path: &std::path::Path| std::fs::read(path);
