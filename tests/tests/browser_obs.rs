@@ -35,6 +35,23 @@ fn held_config(tag: &str) -> Config {
     config
 }
 
+/// A server on `config` with a VMC sender for "main" and a QUIC subscriber to everyone.
+async fn serve_with_sender(config: Config) -> (Server, VmcTestSender, kagura_client::Subscriber) {
+    let server = start_server(config).await.unwrap();
+    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
+        .await
+        .unwrap();
+    let subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    (server, sender, subscriber)
+}
+
+/// Gives "main" the avatar `bytes`, written next to the test's data directory.
+fn with_avatar(config: &mut Config, extension: &str, bytes: Vec<u8>) {
+    let path = config.data_dir.clone().unwrap().with_extension(extension);
+    std::fs::write(&path, bytes).unwrap();
+    config.avatars.insert("main".into(), path);
+}
+
 /// Opens the page in Chromium and waits until it is ready.
 async fn open_page(url: String, screenshot: std::path::PathBuf) -> BrowserPage {
     tokio::task::spawn_blocking(move || {
@@ -99,15 +116,9 @@ async fn check_obs_page(
     let _one_browser = BROWSER.lock().await;
     let mut config = held_config("browser");
     if avatar == VrmVersion::V0 {
-        let path = config.data_dir.clone().unwrap().with_extension("vrm0.vrm");
-        std::fs::write(&path, mannequin(VrmVersion::V0)).unwrap();
-        config.avatars.insert("main".into(), path);
+        with_avatar(&mut config, "vrm0.vrm", mannequin(VrmVersion::V0));
     }
-    let server = start_server(config).await.unwrap();
-    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
-        .await
-        .unwrap();
-    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let (server, sender, mut subscriber) = serve_with_sender(config).await;
     // A first frame, so the page has a pose to show from the start.
     send_and_learn_seq(&sender, &mut subscriber, 1).await;
 
@@ -246,11 +257,7 @@ async fn vrm0_and_vrm1_avatars_take_the_same_pose() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn obs_page_comes_up_when_its_first_requests_fail() {
     let _one_browser = BROWSER.lock().await;
-    let server = start_server(held_config("browser-start")).await.unwrap();
-    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
-        .await
-        .unwrap();
-    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let (server, sender, mut subscriber) = serve_with_sender(held_config("browser-start")).await;
     send_and_learn_seq(&sender, &mut subscriber, 1).await;
 
     // No performer named: the page asks /api/status for the first one. WebRTC only: `auto`
@@ -383,11 +390,7 @@ async fn obs_page_follows_a_restarted_server() {
 async fn the_performers_feet_meet_the_avatars_floor() {
     use kagura_protocol::HumanoidBone::*;
     let _one_browser = BROWSER.lock().await;
-    let server = start_server(held_config("browser-floor")).await.unwrap();
-    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
-        .await
-        .unwrap();
-    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    let (server, sender, mut subscriber) = serve_with_sender(held_config("browser-floor")).await;
     let small_sender_hips = 0.65;
     let standing = |index: u32| {
         let mut pose = test_pose(index);
@@ -449,18 +452,12 @@ async fn the_performers_feet_meet_the_avatars_floor() {
 async fn full_body_framing_fits_what_reaches_above_the_head() {
     let _one_browser = BROWSER.lock().await;
     let mut config = held_config("browser-hat");
-    let path = config.data_dir.clone().unwrap().with_extension("hat.vrm");
-    std::fs::write(
-        &path,
+    with_avatar(
+        &mut config,
+        "hat.vrm",
         kagura_avatar::mannequin_with_tall_hat(VrmVersion::V1),
-    )
-    .unwrap();
-    config.avatars.insert("main".into(), path);
-    let server = start_server(config).await.unwrap();
-    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
-        .await
-        .unwrap();
-    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    );
+    let (server, sender, mut subscriber) = serve_with_sender(config).await;
     let url = format!(
         "http://127.0.0.1:{}/obs?performer=main&transport=websocket",
         server.http_addr.port()
@@ -485,14 +482,12 @@ async fn full_body_framing_fits_what_reaches_above_the_head() {
 async fn perfect_sync_avatars_take_arkit_channels_and_not_the_presets() {
     let _one_browser = BROWSER.lock().await;
     let mut config = held_config("browser-perfect-sync");
-    let path = config.data_dir.clone().unwrap().with_extension("sync.vrm");
-    std::fs::write(&path, kagura_avatar::mannequin_perfect_sync()).unwrap();
-    config.avatars.insert("main".into(), path);
-    let server = start_server(config).await.unwrap();
-    let sender = VmcTestSender::new(LOCALHOST, server.vmc_addrs[0])
-        .await
-        .unwrap();
-    let mut subscriber = subscribe(&server, Subscription::All).await.unwrap();
+    with_avatar(
+        &mut config,
+        "sync.vrm",
+        kagura_avatar::mannequin_perfect_sync(),
+    );
+    let (server, sender, mut subscriber) = serve_with_sender(config).await;
     send_and_learn_seq(&sender, &mut subscriber, 1).await;
     let url = format!(
         "http://127.0.0.1:{}/obs?performer=main&transport=websocket",
